@@ -1,0 +1,30 @@
+import path from 'node:path';
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+const lib = (name: string) => path.resolve(__dirname, `libs/${name}/src/index.ts`);
+
+export default defineConfig({
+  // swc keeps decorator metadata, which Nest's dependency injection needs; esbuild drops it.
+  plugins: [swc.vite({ module: { type: 'es6' } })],
+  resolve: {
+    alias: {
+      '@chorus/contracts': lib('contracts'),
+      '@chorus/inference': lib('inference'),
+      '@chorus/storage': lib('storage'),
+      '@chorus/db': lib('db'),
+      '@chorus/queue': lib('queue'),
+      '@chorus/client': lib('client'),
+    },
+  },
+  test: {
+    include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.test.ts', 'models/**/*.test.ts'],
+    exclude: ['node_modules', 'dist', 'apps/dashboard/node_modules'],
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    maxWorkers: 2,
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+  },
+});
