@@ -1,2 +1,3 @@
 export * from './limits';
 export * from './generation-request';
+export * from './config';

@@ -2,7 +2,8 @@ import path from 'node:path';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-const lib = (name: string) => path.resolve(__dirname, `libs/${name}/src/index.ts`);
+const root = import.meta.dirname;
+const lib = (name: string) => path.resolve(root, `libs/${name}/src/index.ts`);
 
 export default defineConfig({
   // swc keeps decorator metadata, which Nest's dependency injection needs; esbuild drops it.
@@ -19,8 +20,7 @@ export default defineConfig({
   },
   test: {
     include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.test.ts', 'models/**/*.test.ts'],
-    exclude: ['node_modules', 'dist', 'apps/dashboard/node_modules'],
-    globalSetup: ['test/support/global-setup.ts'],
+    exclude: ['**/node_modules/**', 'dist/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
