@@ -1,3 +1,7 @@
 export * from './limits';
 export * from './generation-request';
+export * from './generation-resource';
+export * from './generation-event';
+export * from './problem';
+export * from './validation';
 export * from './config';

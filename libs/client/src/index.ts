@@ -1,0 +1,2 @@
+export * from './chorus-client';
+export * from './chorus-api-error';
