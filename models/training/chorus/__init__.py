@@ -1,0 +1,1 @@
+"""Chorus tiny text-to-audio model: data, networks, PRNG and reference sampler."""

@@ -1,0 +1,32 @@
+"""The one description of chorus-tiny; every network is built from it (see `build`)."""
+from chorus import data
+
+CONFIG = {
+    "sample_rate": data.SR,
+    "channels": 2,
+    "latent_channels": 32,
+    "downsampling_ratio": data.RATIO,
+    "window_frames": data.WINDOW_FRAMES,
+    "vae": {"widths": [8, 16, 32, 64, 128, 256], "strides": [2, 4, 4, 8, 8], "dilations": [1, 3]},
+    "text": {"max_length": 80, "dim": 256, "layers": 4, "heads": 4, "ff": 512, "clap_dim": 128},
+    "timing": {"seconds_start": {"min": 0, "max": 32}, "seconds_total": {"min": 0, "max": 64}, "global_dim": 256},
+    "unet": {"base": 64, "mults": [1, 2, 2], "blocks": 1, "attn_levels": [1, 2], "heads": 4, "emb_dim": 256},
+}
+
+
+def build(cfg=CONFIG):
+    from chorus.vae import VAE
+    from chorus.text_encoder import TextEncoder, AudioEncoder
+    from chorus.timing import TimingConditioner
+    from chorus.unet import UNet1D
+    t, u = cfg["text"], cfg["unet"]
+    vae = VAE(cfg["channels"], cfg["latent_channels"], tuple(cfg["vae"]["widths"]), tuple(cfg["vae"]["strides"]),
+              tuple(cfg["vae"]["dilations"]))
+    text = TextEncoder(t["max_length"], t["dim"], t["layers"], t["heads"], t["ff"], t["clap_dim"])
+    audio = AudioEncoder(t["clap_dim"])
+    timing = TimingConditioner(t["dim"], cfg["timing"]["global_dim"], cfg["timing"]["seconds_start"]["max"],
+                               cfg["timing"]["seconds_total"]["max"])
+    unet = UNet1D(cfg["latent_channels"], t["dim"], cfg["timing"]["global_dim"], u["base"], tuple(u["mults"]),
+                  u["blocks"], tuple(u["attn_levels"]), u["heads"], u["emb_dim"], cfg["window_frames"],
+                  cfg["sample_rate"] / cfg["downsampling_ratio"])
+    return {"vae": vae, "text": text, "audio": audio, "timing": timing, "unet": unet}

@@ -1,0 +1,113 @@
+"""1-D U-Net for v-prediction: residual blocks with FiLM, self- and cross-attention."""
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from chorus.layers import attention, FourierFeatures
+
+
+def norm(ch):
+    return nn.GroupNorm(8, ch)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, cin, cout, emb_dim):
+        super().__init__()
+        self.n1, self.c1 = norm(cin), nn.Conv1d(cin, cout, 3, padding=1)
+        self.film = nn.Linear(emb_dim, 2 * cout)
+        self.n2, self.c2 = norm(cout), nn.Conv1d(cout, cout, 3, padding=1)
+        self.skip = nn.Conv1d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x, emb):
+        h = self.c1(F.silu(self.n1(x)))
+        scale, shift = self.film(emb).unsqueeze(-1).chunk(2, dim=1)
+        h = self.n2(h) * (1 + scale) + shift
+        h = self.c2(F.silu(h))
+        return self.skip(x) + h
+
+
+class AttnBlock(nn.Module):
+    """Self-attention over frames, then cross-attention to text + timing tokens."""
+
+    def __init__(self, ch, cond_dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.n1, self.qkv, self.o1 = norm(ch), nn.Linear(ch, 3 * ch), nn.Linear(ch, ch)
+        self.n2, self.q, self.kv, self.o2 = norm(ch), nn.Linear(ch, ch), nn.Linear(cond_dim, 2 * ch), nn.Linear(ch, ch)
+
+    def forward(self, x, cond, cond_mask):
+        h = self.n1(x).transpose(1, 2)
+        q, k, v = self.qkv(h).chunk(3, dim=-1)
+        x = x + self.o1(attention(q, k, v, self.heads)).transpose(1, 2)
+        h = self.n2(x).transpose(1, 2)
+        k, v = self.kv(cond).chunk(2, dim=-1)
+        return x + self.o2(attention(self.q(h), k, v, self.heads, cond_mask)).transpose(1, 2)
+
+
+class UNet1D(nn.Module):
+    def __init__(self, in_ch=32, cond_dim=256, global_dim=256, base=96, mults=(1, 2, 3), blocks=2,
+                 attn_levels=(1, 2), heads=4, emb_dim=256, window=256, frames_per_second=44100 / 2048):
+        super().__init__()
+        self.frames_per_second = frames_per_second
+        self.time_ff = FourierFeatures(32, 0.5, 200.0)
+        self.time_mlp = nn.Sequential(nn.Linear(65, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        self.global_mlp = nn.Sequential(nn.Linear(global_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        self.text_mlp = nn.Sequential(nn.Linear(cond_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        self.register_buffer("frame_index", torch.arange(window, dtype=torch.float32))
+        self.pos = nn.Parameter(torch.zeros(1, base, window))
+        self.inp = nn.Conv1d(in_ch + 1, base, 3, padding=1)
+        chans = [base * m for m in mults]
+        self.down, self.downsample = nn.ModuleList(), nn.ModuleList()
+        skips = [base]
+        c = base
+        for lvl, ch in enumerate(chans):
+            level = nn.ModuleList()
+            for _ in range(blocks):
+                level.append(nn.ModuleList([ResBlock(c, ch, emb_dim),
+                                            AttnBlock(ch, cond_dim, heads) if lvl in attn_levels else nn.Identity()]))
+                c = ch
+                skips.append(c)
+            self.down.append(level)
+            self.downsample.append(nn.Conv1d(c, c, 3, stride=2, padding=1) if lvl < len(chans) - 1 else nn.Identity())
+            if lvl < len(chans) - 1:
+                skips.append(c)
+        self.mid1, self.mid_attn, self.mid2 = ResBlock(c, c, emb_dim), AttnBlock(c, cond_dim, heads), ResBlock(c, c, emb_dim)
+        self.up, self.upsample = nn.ModuleList(), nn.ModuleList()
+        for lvl in reversed(range(len(chans))):
+            ch = chans[lvl]
+            level = nn.ModuleList()
+            for _ in range(blocks + 1):
+                level.append(nn.ModuleList([ResBlock(c + skips.pop(), ch, emb_dim),
+                                            AttnBlock(ch, cond_dim, heads) if lvl in attn_levels else nn.Identity()]))
+                c = ch
+            self.up.append(level)
+            self.upsample.append(nn.Conv1d(c, c, 3, padding=1) if lvl > 0 else nn.Identity())
+        self.out = nn.Sequential(norm(c), nn.SiLU(), nn.Conv1d(c, in_ch, 3, padding=1))
+        nn.init.zeros_(self.out[-1].weight)
+        nn.init.zeros_(self.out[-1].bias)
+
+    def forward(self, x, t, cross_attn_cond, cross_attn_mask, global_cond):
+        m = cross_attn_mask.to(x.dtype)
+        pooled = (cross_attn_cond * m.unsqueeze(-1)).sum(1) / m.sum(1, keepdim=True).clamp(min=1.0)
+        emb = self.time_mlp(self.time_ff(t)) + self.global_mlp(global_cond) + self.text_mlp(pooled)
+        # Frames left before the clip ends (from the raw seconds in global_cond), as an input channel.
+        end_frame = (global_cond[:, -1:] - global_cond[:, -2:-1]) * self.frames_per_second
+        ramp = torch.clamp((end_frame - self.frame_index) / 4.0, -1.0, 1.0).unsqueeze(1)
+        h = self.inp(torch.cat([x, ramp], 1)) + self.pos
+        hs = [h]
+        for level, down in zip(self.down, self.downsample):
+            for res, attn in level:
+                h = res(h, emb)
+                h = attn(h, cross_attn_cond, m) if isinstance(attn, AttnBlock) else h
+                hs.append(h)
+            if not isinstance(down, nn.Identity):
+                h = down(h)
+                hs.append(h)
+        h = self.mid2(self.mid_attn(self.mid1(h, emb), cross_attn_cond, m), emb)
+        for level, up in zip(self.up, self.upsample):
+            for res, attn in level:
+                h = res(torch.cat([h, hs.pop()], 1), emb)
+                h = attn(h, cross_attn_cond, m) if isinstance(attn, AttnBlock) else h
+            if not isinstance(up, nn.Identity):
+                h = up(F.interpolate(h, scale_factor=2.0, mode="nearest"))
+        return self.out(h)
