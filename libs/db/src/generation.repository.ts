@@ -1,0 +1,274 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { GenerationStatus } from '@chorus/contracts';
+import type { Generation as GenerationRow, Prisma } from './generated/client';
+import { isUniqueViolation } from './prisma-errors';
+import type { PrismaClient } from './prisma-client';
+import { PRISMA } from './tokens';
+
+/** A generation row; `seed` is a plain number (0 ≤ seed < 2³², stored as int8). */
+export type Generation = Omit<GenerationRow, 'seed'> & { seed: number };
+
+export const TERMINAL_STATUSES: readonly GenerationStatus[] = ['succeeded', 'failed', 'canceled'];
+
+export function isTerminal(status: GenerationStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** A request with its defaults resolved (seed included), ready to queue. */
+export interface NewGeneration {
+  tenantId: string;
+  batchId?: string | null;
+  idempotencyKey?: string | null;
+  prompt: string;
+  negativePrompt?: string | null;
+  secondsStart: number;
+  secondsTotal: number;
+  steps: number;
+  cfgScale: number;
+  sampler: string;
+  seed: number;
+  outputFormat: string;
+  webhookUrl?: string | null;
+  priority: number;
+}
+
+export interface GenerationListQuery {
+  status?: GenerationStatus | GenerationStatus[];
+  /** Case-insensitive substring of the prompt. */
+  prompt?: string;
+  batchId?: string;
+  /** Page size; default 50. */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface GenerationPage {
+  items: Generation[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** What a worker records once the audio is in object storage. */
+export interface GenerationOutput {
+  outputKey: string;
+  outputBytes: number;
+  outputSeconds: number;
+  sampleRate: number;
+  channels: number;
+  inferenceMs: number;
+  encodeMs: number;
+  uploadMs: number;
+}
+
+export interface RunningOn {
+  workerId: string;
+  modelName: string;
+  modelVersion: string;
+}
+
+/** A list cursor that this repository did not make. */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not one this API returned');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+const DEFAULT_PAGE_SIZE = 50;
+
+/**
+ * Generation rows and their status transitions. Every transition is one conditional UPDATE, so two
+ * actors racing (a worker finishing, the API canceling) cannot both win. Timestamps come from the
+ * database clock, so durations never mix two machines' clocks.
+ */
+@Injectable()
+export class GenerationRepository {
+  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+
+  /**
+   * Inserts a queued generation. With an idempotency key already used by this tenant it returns the
+   * existing generation and `created: false` instead.
+   */
+  async createQueued(input: NewGeneration): Promise<{ generation: Generation; created: boolean }> {
+    try {
+      const row = await this.prisma.generation.create({
+        data: {
+          tenantId: input.tenantId,
+          batchId: input.batchId ?? null,
+          idempotencyKey: input.idempotencyKey ?? null,
+          prompt: input.prompt,
+          negativePrompt: input.negativePrompt ?? null,
+          secondsStart: input.secondsStart,
+          secondsTotal: input.secondsTotal,
+          steps: input.steps,
+          cfgScale: input.cfgScale,
+          sampler: input.sampler,
+          seed: BigInt(input.seed),
+          outputFormat: input.outputFormat,
+          webhookUrl: input.webhookUrl ?? null,
+          priority: input.priority,
+        },
+      });
+      return { generation: toGeneration(row), created: true };
+    } catch (error) {
+      if (input.idempotencyKey && isUniqueViolation(error)) {
+        const existing = await this.prisma.generation.findUnique({
+          where: { tenantId_idempotencyKey: { tenantId: input.tenantId, idempotencyKey: input.idempotencyKey } },
+        });
+        if (existing) return { generation: toGeneration(existing), created: false };
+      }
+      throw error;
+    }
+  }
+
+  /** Any tenant's generation: for workers and the reconciler, never for API answers. */
+  async findById(id: string): Promise<Generation | null> {
+    if (!isUuid(id)) return null;
+    const row = await this.prisma.generation.findUnique({ where: { id } });
+    return row && toGeneration(row);
+  }
+
+  /** The tenant's generation, or null when it does not exist or belongs to another tenant. */
+  async findForTenant(tenantId: string, id: string): Promise<Generation | null> {
+    if (!isUuid(id)) return null;
+    const row = await this.prisma.generation.findFirst({ where: { id, tenantId } });
+    return row && toGeneration(row);
+  }
+
+  /** Newest first, keyset-paginated on (created_at desc, id). */
+  async list(tenantId: string, query: GenerationListQuery = {}): Promise<GenerationPage> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const where: Prisma.GenerationWhereInput = { tenantId };
+    if (query.status !== undefined) where.status = Array.isArray(query.status) ? { in: query.status } : query.status;
+    if (query.prompt) where.prompt = { contains: query.prompt, mode: 'insensitive' };
+    if (query.batchId !== undefined) where.batchId = query.batchId;
+    if (query.cursor) {
+      const after = decodeCursor(query.cursor);
+      where.OR = [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }];
+    }
+    const rows = await this.prisma.generation.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+      take: limit + 1,
+    });
+    const items = rows.slice(0, limit).map(toGeneration);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  /**
+   * A worker takes the generation: running, one more attempt, queue time measured. Returns null when
+   * it may not run: already finished, canceled, or cancel requested. A `running` row may be taken
+   * again, because that is how a stalled job (its worker died) is retried.
+   */
+  async markRunning(id: string, on: RunningOn): Promise<Generation | null> {
+    const count = await this.prisma.$executeRaw`
+      UPDATE "generations"
+         SET "status" = 'running', "attempts" = "attempts" + 1, "progress" = 0,
+             "worker_id" = ${on.workerId}, "model_name" = ${on.modelName}, "model_version" = ${on.modelVersion},
+             "started_at" = now(),
+             "queue_ms" = GREATEST(0, round(extract(epoch FROM (now() - "queued_at")) * 1000))::int
+       WHERE "id" = ${id}::uuid AND "status" IN ('queued', 'running') AND "cancel_requested_at" IS NULL`;
+    return count === 1 ? this.findById(id) : null;
+  }
+
+  /** Sampler progress, 0..1; ignored unless the generation is running. */
+  async updateProgress(id: string, progress: number): Promise<void> {
+    await this.prisma.generation.updateMany({
+      where: { id, status: 'running' },
+      data: { progress: Math.min(1, Math.max(0, progress)) },
+    });
+  }
+
+  /** Call only once the object is in storage. Returns null when the row was no longer running. */
+  async markSucceeded(id: string, output: GenerationOutput): Promise<Generation | null> {
+    const count = await this.prisma.$executeRaw`
+      UPDATE "generations"
+         SET "status" = 'succeeded', "progress" = 1, "error" = NULL, "finished_at" = now(),
+             "output_key" = ${output.outputKey}, "output_bytes" = ${output.outputBytes},
+             "output_seconds" = ${output.outputSeconds}, "sample_rate" = ${output.sampleRate},
+             "channels" = ${output.channels}, "inference_ms" = ${Math.round(output.inferenceMs)},
+             "encode_ms" = ${Math.round(output.encodeMs)}, "upload_ms" = ${Math.round(output.uploadMs)}
+       WHERE "id" = ${id}::uuid AND "status" = 'running'`;
+    return count === 1 ? this.findById(id) : null;
+  }
+
+  /** An attempt failed and another will follow: back to queued, keeping the error for the record. */
+  async markRetrying(id: string, error: string): Promise<Generation | null> {
+    const count = await this.prisma.$executeRaw`
+      UPDATE "generations" SET "status" = 'queued', "progress" = 0, "error" = ${error}
+       WHERE "id" = ${id}::uuid AND "status" IN ('queued', 'running')`;
+    return count === 1 ? this.findById(id) : null;
+  }
+
+  /** The last attempt failed. */
+  async markFailed(id: string, error: string): Promise<Generation | null> {
+    const count = await this.prisma.$executeRaw`
+      UPDATE "generations" SET "status" = 'failed', "error" = ${error}, "finished_at" = now()
+       WHERE "id" = ${id}::uuid AND "status" IN ('queued', 'running')`;
+    return count === 1 ? this.findById(id) : null;
+  }
+
+  /** Ends a queued or running generation as canceled. Returns null when it had already ended. */
+  async markCanceled(id: string): Promise<Generation | null> {
+    const count = await this.prisma.$executeRaw`
+      UPDATE "generations"
+         SET "status" = 'canceled', "finished_at" = now(), "cancel_requested_at" = COALESCE("cancel_requested_at", now())
+       WHERE "id" = ${id}::uuid AND "status" IN ('queued', 'running')`;
+    return count === 1 ? this.findById(id) : null;
+  }
+
+  /**
+   * Records that the tenant asked to cancel (workers check it before starting). Returns the
+   * generation as it now is, or null when the tenant has no such generation; a finished one is
+   * returned unchanged.
+   */
+  async requestCancel(tenantId: string, id: string): Promise<Generation | null> {
+    if (!isUuid(id)) return null;
+    await this.prisma.$executeRaw`
+      UPDATE "generations" SET "cancel_requested_at" = COALESCE("cancel_requested_at", now())
+       WHERE "id" = ${id}::uuid AND "tenant_id" = ${tenantId}::uuid AND "status" IN ('queued', 'running')`;
+    return this.findForTenant(tenantId, id);
+  }
+
+  /** Rows still queued after `ageMs`, oldest first: the reconciler checks that Redis holds their jobs. */
+  async findQueuedOlderThan(ageMs: number, limit = 500): Promise<Generation[]> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT "id" FROM "generations"
+       WHERE "status" = 'queued' AND "queued_at" < now() - make_interval(secs => ${ageMs / 1000})
+       ORDER BY "queued_at" LIMIT ${limit}`;
+    if (rows.length === 0) return [];
+    const full = await this.prisma.generation.findMany({
+      where: { id: { in: rows.map((row) => row.id) } },
+      orderBy: { queuedAt: 'asc' },
+    });
+    return full.map(toGeneration);
+  }
+}
+
+export function toGeneration(row: GenerationRow): Generation {
+  return { ...row, seed: Number(row.seed) };
+}
+
+function encodeCursor(generation: Generation): string {
+  return Buffer.from(JSON.stringify([generation.createdAt.toISOString(), generation.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const date = new Date(createdAt);
+    if (typeof id !== 'string' || !isUuid(id) || Number.isNaN(date.getTime())) throw new InvalidCursorError();
+    return { createdAt: date, id };
+  } catch {
+    throw new InvalidCursorError();
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are uuids; anything else cannot exist, and Postgres would reject it as uuid input. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
