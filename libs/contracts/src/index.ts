@@ -5,3 +5,4 @@ export * from './generation-event';
 export * from './problem';
 export * from './validation';
 export * from './config';
+export * from './stats';
