@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
-export const root = path.resolve(import.meta.dirname, '../..');
+export const root = path.resolve(__dirname, '../..');
 export const k8sDir = path.join(root, 'deploy/k8s');
 
 export interface K8sObject {

@@ -70,7 +70,7 @@ function composeValidator() {
   ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
   ajv.addFormat('ports', () => true);
   ajv.addFormat('expose', () => true);
-  return ajv.compile(withoutLegacyIds(composeSchema));
+  return ajv.compile(withoutLegacyIds(composeSchema) as object);
 }
 
 /**
