@@ -1,0 +1,199 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { LIMITS, OUTPUT_FORMATS, SAMPLERS, type GenerationRequestBody } from '@chorus/contracts';
+import type { GenerationResource as Generation } from '@chorus/contracts';
+import { ErrorMessage } from '../components/ErrorMessage';
+import { Field } from '../components/Field';
+import { GenerationPanel } from '../components/GenerationPanel';
+import { useDraft } from '../draft';
+import { describeError } from '../errors';
+import { useModel } from '../models';
+import { useClient } from '../session';
+
+interface FormState {
+  prompt: string;
+  negative_prompt: string;
+  seconds_total: number;
+  steps: string;
+  cfg_scale: string;
+  sampler: string;
+  seed: string;
+  output_format: string;
+}
+
+const EMPTY_FORM: FormState = {
+  prompt: '',
+  negative_prompt: '',
+  seconds_total: 10,
+  steps: '',
+  cfg_scale: '',
+  sampler: '',
+  seed: '',
+  output_format: 'wav',
+};
+
+export function GeneratePage() {
+  const client = useClient();
+  const { model, error: modelError } = useModel(client);
+  const { draft, setDraft } = useDraft();
+  const [form, setForm] = useState<FormState>(EMPTY_FORM);
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [submitting, setSubmitting] = useState(false);
+  const [submitted, setSubmitted] = useState<Generation[]>([]);
+
+  const windowSeconds = model ? Math.floor(model.window_seconds * 10) / 10 : 47;
+
+  // The model's defaults fill the fields the user has not touched.
+  useEffect(() => {
+    if (!model) return;
+    setForm((current) => ({
+      ...current,
+      steps: current.steps || String(model.defaults.steps),
+      cfg_scale: current.cfg_scale || String(model.defaults.cfg_scale),
+      sampler: current.sampler || model.defaults.sampler,
+      seconds_total: Math.min(current.seconds_total, windowSeconds),
+    }));
+  }, [model, windowSeconds]);
+
+  // "Use these settings" from a finished generation.
+  useEffect(() => {
+    if (!draft) return;
+    setForm((current) => ({
+      ...current,
+      prompt: draft.prompt ?? current.prompt,
+      negative_prompt: draft.negative_prompt ?? '',
+      seconds_total: draft.seconds_total ?? current.seconds_total,
+      steps: draft.steps != null ? String(draft.steps) : current.steps,
+      cfg_scale: draft.cfg_scale != null ? String(draft.cfg_scale) : current.cfg_scale,
+      sampler: draft.sampler ?? current.sampler,
+      seed: draft.seed != null ? String(draft.seed) : '',
+      output_format: draft.output_format ?? current.output_format,
+    }));
+    setDraft(null);
+  }, [draft, setDraft]);
+
+  const set = <K extends keyof FormState>(key: K, value: FormState[K]) => {
+    setForm((current) => ({ ...current, [key]: value }));
+    setFieldErrors(({ [key]: _cleared, ...rest }) => rest);
+  };
+
+  const rollSeed = () => set('seed', String(crypto.getRandomValues(new Uint32Array(1))[0]));
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setSubmitting(true);
+    setFormError(null);
+    setFieldErrors({});
+    try {
+      const generation = await client.createGeneration(toRequest(form));
+      setSubmitted((current) => [generation, ...current]);
+    } catch (caught) {
+      const readable = describeError(caught);
+      setFieldErrors(readable.fields);
+      setFormError(Object.keys(readable.fields).length > 0 ? 'Some settings were not accepted; see the messages next to them.' : readable.message);
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="generate-heading">
+      <h1 id="generate-heading" tabIndex={-1}>
+        Generate
+      </h1>
+      <ErrorMessage message={modelError} />
+      {model && (
+        <p className="hint">
+          Model <strong>{model.name}</strong> {model.version}: up to {windowSeconds} s of {model.channels === 2 ? 'stereo' : `${model.channels}-channel`} audio at {model.sample_rate / 1000} kHz.
+        </p>
+      )}
+      <form className="generate-form" onSubmit={submit} noValidate>
+        <Field label="Prompt" error={fieldErrors.prompt}>
+          <textarea
+            name="prompt"
+            rows={3}
+            required
+            maxLength={LIMITS.promptMaxChars}
+            value={form.prompt}
+            onChange={(event) => set('prompt', event.target.value)}
+            placeholder="a warm analog pad in C minor, 90 BPM"
+          />
+        </Field>
+        <Field label="Negative prompt" hint="What to steer away from (optional)." error={fieldErrors.negative_prompt}>
+          <textarea name="negative_prompt" rows={2} maxLength={LIMITS.promptMaxChars} value={form.negative_prompt} onChange={(event) => set('negative_prompt', event.target.value)} />
+        </Field>
+        <Field label={`Duration: ${form.seconds_total.toFixed(1)} s`} hint={`From 0.5 to ${windowSeconds} seconds (the model's window).`} error={fieldErrors.seconds_total}>
+          <input
+            name="seconds_total"
+            type="range"
+            min={0.5}
+            max={windowSeconds}
+            step={0.5}
+            value={form.seconds_total}
+            aria-valuetext={`${form.seconds_total} seconds`}
+            onChange={(event) => set('seconds_total', Number(event.target.value))}
+          />
+        </Field>
+        <div className="field-row">
+          <Field label="Steps" hint={`${LIMITS.stepsMin}–${LIMITS.stepsMax}`} error={fieldErrors.steps}>
+            <input name="steps" type="number" inputMode="numeric" min={LIMITS.stepsMin} max={LIMITS.stepsMax} step={1} value={form.steps} onChange={(event) => set('steps', event.target.value)} />
+          </Field>
+          <Field label="CFG scale" hint={`${LIMITS.cfgScaleMin}–${LIMITS.cfgScaleMax}`} error={fieldErrors.cfg_scale}>
+            <input name="cfg_scale" type="number" inputMode="decimal" min={LIMITS.cfgScaleMin} max={LIMITS.cfgScaleMax} step={0.5} value={form.cfg_scale} onChange={(event) => set('cfg_scale', event.target.value)} />
+          </Field>
+          <Field label="Sampler" error={fieldErrors.sampler}>
+            <select name="sampler" value={form.sampler} onChange={(event) => set('sampler', event.target.value)}>
+              {!form.sampler && <option value="">model default</option>}
+              {SAMPLERS.map((sampler) => (
+                <option key={sampler} value={sampler}>
+                  {sampler}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Format" error={fieldErrors.output_format}>
+            <select name="output_format" value={form.output_format} onChange={(event) => set('output_format', event.target.value)}>
+              {OUTPUT_FORMATS.map((format) => (
+                <option key={format} value={format}>
+                  {format.toUpperCase()}
+                </option>
+              ))}
+            </select>
+          </Field>
+        </div>
+        <div className="seed-row">
+          <Field label="Seed" hint="Empty: a random seed is chosen and recorded." error={fieldErrors.seed}>
+            <input name="seed" type="number" inputMode="numeric" min={0} max={LIMITS.seedMax} step={1} value={form.seed} onChange={(event) => set('seed', event.target.value)} />
+          </Field>
+          <button type="button" className="secondary dice" onClick={rollSeed} aria-label="Roll a random seed" title="Roll a random seed">
+            <span aria-hidden="true">🎲</span>
+          </button>
+        </div>
+        <ErrorMessage message={formError} />
+        <button type="submit" disabled={submitting}>
+          {submitting ? 'Submitting…' : 'Generate'}
+        </button>
+      </form>
+
+      {submitted.length > 0 && (
+        <section aria-label="Submitted generations" className="results">
+          <h2>This session</h2>
+          {submitted.map((generation) => (
+            <GenerationPanel key={generation.id} id={generation.id} initial={generation} />
+          ))}
+        </section>
+      )}
+    </section>
+  );
+}
+
+/** Form strings → the API body; blank optional fields are left out so the model's defaults apply. */
+function toRequest(form: FormState): GenerationRequestBody {
+  const body: GenerationRequestBody = { prompt: form.prompt, seconds_total: form.seconds_total, output_format: form.output_format as GenerationRequestBody['output_format'] };
+  if (form.negative_prompt.trim()) body.negative_prompt = form.negative_prompt;
+  if (form.steps.trim()) body.steps = Number(form.steps);
+  if (form.cfg_scale.trim()) body.cfg_scale = Number(form.cfg_scale);
+  if (form.sampler) body.sampler = form.sampler as GenerationRequestBody['sampler'];
+  if (form.seed.trim()) body.seed = Number(form.seed);
+  return body;
+}
