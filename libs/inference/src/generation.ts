@@ -1,0 +1,104 @@
+/** What a caller asks of the model and what it gets back, and the rules a request must follow. */
+import { randomInt } from 'node:crypto';
+import { LIMITS, SAMPLERS, type SamplerName } from '@chorus/contracts';
+import { InvalidRequestError } from './errors';
+import { windowSeconds, type ModelManifest } from './manifest';
+
+export type { SamplerName } from '@chorus/contracts';
+
+export interface GenerationRequest {
+  prompt: string;
+  /** Replaces the unconditional (empty-text) branch of classifier-free guidance. */
+  negativePrompt?: string;
+  secondsStart: number;
+  secondsTotal: number;
+  steps: number;
+  cfgScale: number;
+  sampler: SamplerName;
+  /** uint32; the same seed and parameters give byte-identical audio on the same machine. */
+  seed: number;
+}
+
+export interface GeneratedAudio {
+  /** One array per channel, `frames` samples each, clamped to [−1, 1]. */
+  channels: Float32Array[];
+  sampleRate: number;
+  frames: number;
+  seed: number;
+  timingsMs: { textEncoding: number; sampling: number; decoding: number };
+}
+
+/** seconds_total when the caller gives none (or the model's window, if shorter). */
+export const DEFAULT_SECONDS_TOTAL = 10;
+
+/** The caller's seed, or a random uint32 when there is none. */
+export function resolveSeed(seed?: number): number {
+  return seed ?? randomInt(0, LIMITS.seedMax + 1);
+}
+
+/** The largest seconds_total a model can render: its window, capped by its timing conditioner's range. */
+export function maxSecondsTotal(m: ModelManifest): number {
+  return Math.min(windowSeconds(m), m.timing.seconds_total.max);
+}
+
+/**
+ * Applies the model's defaults and checks every field against the farm's limits and the model.
+ * Throws InvalidRequestError naming the field and its allowed range.
+ */
+export function validateGenerationRequest(m: ModelManifest, r: Partial<GenerationRequest>): GenerationRequest {
+  const prompt = r.prompt;
+  if (typeof prompt !== 'string' || prompt.trim().length === 0) {
+    throw new InvalidRequestError('prompt', `a non-empty text of at most ${LIMITS.promptMaxChars} characters`, prompt ?? '');
+  }
+  if (prompt.length > LIMITS.promptMaxChars) {
+    throw new InvalidRequestError('prompt', `at most ${LIMITS.promptMaxChars} characters`, `${prompt.length} characters`);
+  }
+  let negativePrompt = r.negativePrompt;
+  if (negativePrompt !== undefined) {
+    if (typeof negativePrompt !== 'string' || negativePrompt.length > LIMITS.promptMaxChars) {
+      throw new InvalidRequestError('negativePrompt', `a text of at most ${LIMITS.promptMaxChars} characters`, `${String(negativePrompt).length} characters`);
+    }
+    if (negativePrompt.trim().length === 0) negativePrompt = undefined;
+  }
+
+  const startMin = Math.max(0, m.timing.seconds_start.min);
+  const startMax = Math.min(LIMITS.secondsStartMax, m.timing.seconds_start.max);
+  const secondsStart = r.secondsStart ?? 0;
+  if (!Number.isFinite(secondsStart) || secondsStart < startMin || secondsStart > startMax) {
+    throw new InvalidRequestError('secondsStart', `a number >= ${startMin} and <= ${startMax}`, secondsStart);
+  }
+
+  const totalMax = maxSecondsTotal(m);
+  const secondsTotal = r.secondsTotal ?? Math.min(DEFAULT_SECONDS_TOTAL, totalMax);
+  const minTotal = 1 / m.sample_rate;
+  if (!Number.isFinite(secondsTotal) || secondsTotal < minTotal || secondsTotal > totalMax) {
+    throw new InvalidRequestError('secondsTotal', `a number > 0 and <= ${floorTo2(totalMax)} (the model's window)`, secondsTotal);
+  }
+
+  const steps = r.steps ?? m.defaults.steps;
+  if (!Number.isInteger(steps) || steps < LIMITS.stepsMin || steps > LIMITS.stepsMax) {
+    throw new InvalidRequestError('steps', `an integer >= ${LIMITS.stepsMin} and <= ${LIMITS.stepsMax}`, steps);
+  }
+
+  const cfgScale = r.cfgScale ?? m.defaults.cfg_scale;
+  if (!Number.isFinite(cfgScale) || cfgScale < LIMITS.cfgScaleMin || cfgScale > LIMITS.cfgScaleMax) {
+    throw new InvalidRequestError('cfgScale', `a number >= ${LIMITS.cfgScaleMin} and <= ${LIMITS.cfgScaleMax}`, cfgScale);
+  }
+
+  const sampler = r.sampler ?? m.defaults.sampler;
+  if (!(SAMPLERS as readonly string[]).includes(sampler)) {
+    throw new InvalidRequestError('sampler', `one of ${SAMPLERS.join(', ')}`, sampler);
+  }
+
+  const seed = resolveSeed(r.seed);
+  if (!Number.isInteger(seed) || seed < 0 || seed > LIMITS.seedMax) {
+    throw new InvalidRequestError('seed', `an integer >= 0 and <= ${LIMITS.seedMax}`, seed);
+  }
+
+  return { prompt, ...(negativePrompt !== undefined && { negativePrompt }), secondsStart, secondsTotal, steps, cfgScale, sampler, seed };
+}
+
+/** Rounded down, so the printed limit is itself allowed. */
+function floorTo2(x: number): string {
+  return (Math.floor(x * 100) / 100).toFixed(2);
+}

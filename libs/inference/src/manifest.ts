@@ -1,0 +1,156 @@
+/**
+ * The model manifest, `model.json` (docs/model-contract.md). Field names stay as the file spells
+ * them, so the JSON, the Python exporter and this type use one vocabulary.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { SAMPLERS } from '@chorus/contracts';
+import { ModelLoadError } from './errors';
+
+const graphFile = z.string().min(1).refine((f) => !path.isAbsolute(f) && !f.split(/[\\/]/).includes('..'), {
+  message: 'must be a file name inside the model folder',
+});
+const ioName = z.string().min(1);
+const range = z
+  .object({ min: z.number().finite(), max: z.number().finite() })
+  .refine((r) => r.min <= r.max, { message: 'min must be <= max' });
+const positiveInt = z.number().int().positive();
+
+export const modelManifestSchema = z
+  .object({
+    name: z.string().min(1),
+    version: z.string().min(1),
+    sample_rate: positiveInt,
+    channels: positiveInt,
+    latent_channels: positiveInt,
+    downsampling_ratio: positiveInt,
+    window_frames: positiveInt,
+    tokenizer: z.object({
+      kind: z.enum(['byte', 'hf']),
+      file: graphFile.nullable().default(null),
+      max_length: positiveInt,
+      numeric_features: z.boolean().default(false),
+    }),
+    text_encoder: z.object({
+      file: graphFile,
+      dim: positiveInt,
+      inputs: z.object({ ids: ioName, mask: ioName, numbers: ioName.optional() }),
+      outputs: z.object({ features: ioName }),
+    }),
+    timing: z.object({
+      file: graphFile,
+      seconds_start: range,
+      seconds_total: range,
+      inputs: z.object({ seconds_start: ioName, seconds_total: ioName }),
+      outputs: z.object({ tokens: ioName, global: ioName }),
+    }),
+    diffusion: z.object({
+      file: graphFile,
+      objective: z.literal('v'),
+      inputs: z.object({ x: ioName, t: ioName, cross_attn_cond: ioName, cross_attn_mask: ioName, global_cond: ioName }),
+      outputs: z.object({ v: ioName }),
+    }),
+    vae: z.object({
+      decoder: z.object({ file: graphFile, inputs: z.object({ latent: ioName }), outputs: z.object({ audio: ioName }) }),
+      encoder: z
+        .object({ file: graphFile, inputs: z.object({ audio: ioName }), outputs: z.object({ latent: ioName }) })
+        .optional(),
+    }),
+    defaults: z.object({
+      steps: positiveInt,
+      sampler: z.enum(SAMPLERS),
+      cfg_scale: z.number().finite().min(0),
+      schedule: z.enum(['polyexponential', 'karras']),
+      sigma_min: z.number().positive(),
+      sigma_max: z.number().positive(),
+      rho: z.number().positive(),
+    }),
+  })
+  .superRefine((m, ctx) => {
+    if (m.tokenizer.kind === 'hf' && !m.tokenizer.file) {
+      ctx.addIssue({ code: 'custom', path: ['tokenizer', 'file'], message: 'is required when tokenizer.kind is "hf"' });
+    }
+    if (m.tokenizer.numeric_features && m.tokenizer.kind !== 'byte') {
+      ctx.addIssue({ code: 'custom', path: ['tokenizer', 'numeric_features'], message: 'is only supported with tokenizer.kind "byte"' });
+    }
+    if (m.tokenizer.numeric_features && !m.text_encoder.inputs.numbers) {
+      ctx.addIssue({ code: 'custom', path: ['text_encoder', 'inputs', 'numbers'], message: 'is required when tokenizer.numeric_features is true' });
+    }
+    if (m.defaults.sigma_min > m.defaults.sigma_max) {
+      ctx.addIssue({ code: 'custom', path: ['defaults', 'sigma_min'], message: 'must be <= defaults.sigma_max' });
+    }
+  });
+
+export type ModelManifest = z.infer<typeof modelManifestSchema>;
+
+export const MANIFEST_FILE = 'model.json';
+
+/** One ONNX graph named by the manifest, with the input/output names the manifest expects of it. */
+export interface GraphSpec {
+  /** Where in model.json it is described, e.g. `diffusion`. */
+  key: string;
+  file: string;
+  inputs: Record<string, string>;
+  outputs: Record<string, string>;
+}
+
+/** The graphs a generation needs (the VAE encoder, used for audio-to-audio and training, is optional). */
+export function graphSpecs(m: ModelManifest): GraphSpec[] {
+  const specs: GraphSpec[] = [
+    { key: 'text_encoder', file: m.text_encoder.file, inputs: definedOnly(m.text_encoder.inputs), outputs: m.text_encoder.outputs },
+    { key: 'timing', file: m.timing.file, inputs: m.timing.inputs, outputs: m.timing.outputs },
+    { key: 'diffusion', file: m.diffusion.file, inputs: m.diffusion.inputs, outputs: m.diffusion.outputs },
+    { key: 'vae.decoder', file: m.vae.decoder.file, inputs: m.vae.decoder.inputs, outputs: m.vae.decoder.outputs },
+  ];
+  return specs;
+}
+
+/** Seconds of audio in the model's fixed latent window. */
+export function windowSeconds(m: ModelManifest): number {
+  return (m.window_frames * m.downsampling_ratio) / m.sample_rate;
+}
+
+/**
+ * Reads and validates `model.json` and checks that every file it names exists. Does not open the
+ * graphs; `loadManifest` (and the inference thread) also check their input and output names.
+ */
+export async function readManifest(modelDir: string): Promise<ModelManifest> {
+  const dir = path.resolve(modelDir);
+  const dirStat = await stat(dir).catch(() => undefined);
+  if (!dirStat) throw new ModelLoadError(`model folder ${dir} does not exist`, dir);
+  if (!dirStat.isDirectory()) throw new ModelLoadError(`model folder ${dir} is not a folder`, dir);
+
+  const file = path.join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new ModelLoadError(`${file}: missing; a model folder needs a ${MANIFEST_FILE} beside its graphs`, file);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ModelLoadError(`${file}: not valid JSON (${(error as Error).message})`, file);
+  }
+  const parsed = modelManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`);
+    throw new ModelLoadError(`${file}: ${problems.join('; ')}`, file);
+  }
+  const manifest = parsed.data;
+
+  const named = graphSpecs(manifest).map((g) => ({ key: `${g.key}.file`, file: g.file }));
+  if (manifest.tokenizer.file) named.push({ key: 'tokenizer.file', file: manifest.tokenizer.file });
+  for (const { key, file: name } of named) {
+    const full = path.join(dir, name);
+    const s = await stat(full).catch(() => undefined);
+    if (!s?.isFile()) throw new ModelLoadError(`${full}: missing (named by ${key} in ${MANIFEST_FILE})`, full);
+  }
+  return manifest;
+}
+
+function definedOnly(record: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).filter((e): e is [string, string] => e[1] !== undefined));
+}

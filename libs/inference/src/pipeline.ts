@@ -1,0 +1,359 @@
+/**
+ * One generation pass over a batch, on ONNX sessions held warm: text encoding and timing → sampling with
+ * classifier-free guidance → VAE decode → trim and clamp. It blocks whatever thread runs it (session.run
+ * does), so the farm runs it inside the inference thread (inference-thread.ts); tests may call it directly.
+ */
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import { AbortError, ExecutionProviderError, InvalidRequestError } from './errors';
+import type { GeneratedAudio, GenerationRequest } from './generation';
+import { inputType, oneLine, openGraph, type ExecutionProviderName } from './graphs';
+import { graphSpecs, readManifest, type ModelManifest } from './manifest';
+import { fillNormals } from './philox';
+import { SAMPLER_FUNCTIONS, isStochastic, type Denoiser } from './samplers';
+import { sigmasFor, type ScheduleParams } from './schedules';
+import { createTokenizer, type TextTokenizer } from './tokenizers';
+import { TextFeatureCache, buildBatchConditioning, type BatchConditioning, type ItemConditioning, type TextFeatures } from './conditioning';
+import { denoisedFromV, scaleInput, sigmaToT } from './v-denoiser';
+
+export interface PipelineOptions {
+  executionProvider?: ExecutionProviderName;
+  /** Refuse to run on the CPU when the GPU provider cannot start. */
+  requireGpu?: boolean;
+}
+
+export interface PipelineItem {
+  request: GenerationRequest;
+  /** Polled between sampler steps. */
+  isAborted?: () => boolean;
+  onProgress?: (step: number, steps: number) => void;
+}
+
+export type ItemOutcome = { ok: true; audio: GeneratedAudio } | { ok: false; error: Error };
+
+interface Sessions {
+  textEncoder: ort.InferenceSession;
+  timing: ort.InferenceSession;
+  unet: ort.InferenceSession;
+  vaeDecoder: ort.InferenceSession;
+}
+
+/** Sampling stopped because every item of the batch was aborted. */
+class AllAborted extends Error {}
+
+export class GenerationPipeline {
+  private readonly textCache = new TextFeatureCache();
+  private readonly maskType: ort.Tensor.Type;
+
+  private constructor(
+    readonly manifest: ModelManifest,
+    private readonly sessions: Sessions,
+    private readonly tokenizer: TextTokenizer,
+    readonly executionProvider: ExecutionProviderName,
+    readonly loadMs: number,
+    /** Why the requested provider was not used, when it was not. */
+    readonly fallbackReason?: string,
+  ) {
+    this.maskType = inputType(sessions.unet, manifest.diffusion.inputs.cross_attn_mask) ?? 'float32';
+  }
+
+  static async load(modelDir: string, opts: PipelineOptions = {}): Promise<GenerationPipeline> {
+    const started = performance.now();
+    const requested = opts.executionProvider ?? 'cpu';
+    if (opts.requireGpu && requested !== 'cuda') {
+      throw new ExecutionProviderError(`a GPU is required (ORT_REQUIRE_GPU) but the execution provider is "${requested}"; set ORT_EXECUTION_PROVIDER=cuda`);
+    }
+    const manifest = await readManifest(modelDir);
+    const tokenizer = await createTokenizer(manifest, modelDir);
+    let provider: ExecutionProviderName = requested;
+    let fallbackReason: string | undefined;
+    let sessions: Sessions;
+    try {
+      sessions = await openSessions(modelDir, manifest, requested);
+    } catch (error) {
+      if (requested !== 'cuda') throw error;
+      const reason = oneLine(error);
+      if (opts.requireGpu) {
+        throw new ExecutionProviderError(
+          `the CUDA execution provider cannot start (${reason}); on a GPU host run ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`,
+        );
+      }
+      sessions = await openSessions(modelDir, manifest, 'cpu');
+      provider = 'cpu';
+      fallbackReason = `CUDA unavailable, running on the CPU: ${reason}`;
+    }
+    return new GenerationPipeline(manifest, sessions, tokenizer, provider, performance.now() - started, fallbackReason);
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(Object.values(this.sessions).map((s: ort.InferenceSession) => s.release()));
+  }
+
+  /**
+   * Generates every item. Items must share sampler and steps (they share one sigma schedule and one
+   * U-Net pass per step); each keeps its own seed, cfg scale, timing and negative prompt. `settle` is
+   * called once per item, as soon as its outcome is known.
+   */
+  async run(items: PipelineItem[], settle: (index: number, outcome: ItemOutcome) => void): Promise<void> {
+    const settled = new Set<number>();
+    const finish = (i: number, outcome: ItemOutcome) => {
+      if (settled.has(i)) return;
+      settled.add(i);
+      settle(i, outcome);
+    };
+    const live = () => items.map((_, i) => i).filter((i) => !settled.has(i));
+    const abortCheck = () => {
+      for (const i of live()) if (items[i].isAborted?.()) finish(i, { ok: false, error: new AbortError() });
+    };
+    try {
+      abortCheck();
+      if (live().length === 0) return;
+      const t0 = performance.now();
+      const conditioning = await this.encodeConditioning(live().map((i) => items[i].request));
+      const condByItem = new Map(live().map((i, k) => [i, conditioning[k]]));
+      const textEncoding = performance.now() - t0;
+
+      const t1 = performance.now();
+      const latents = await this.sampleLatents(
+        items.map((item, i) => ({ ...item, conditioning: condByItem.get(i) })),
+        (i) => settled.has(i),
+        (i) => finish(i, { ok: false, error: new AbortError() }),
+      );
+      const sampling = performance.now() - t1;
+
+      abortCheck();
+      const decodeItems = live();
+      if (decodeItems.length === 0) return;
+      const t2 = performance.now();
+      const audio = await this.decode(decodeItems.map((i) => latents.subarray(i * this.latentSize, (i + 1) * this.latentSize)));
+      const decoding = performance.now() - t2;
+
+      decodeItems.forEach((i, k) => {
+        const request = items[i].request;
+        finish(i, { ok: true, audio: this.trim(audio, k, request, { textEncoding, sampling, decoding }) });
+      });
+    } catch (error) {
+      if (error instanceof AllAborted) return;
+      for (const i of live()) finish(i, { ok: false, error: error as Error });
+    }
+  }
+
+  get latentSize(): number {
+    return this.manifest.latent_channels * this.manifest.window_frames;
+  }
+
+  /** Text features (cached per prompt), timing tokens and global conditioning for each request. */
+  async encodeConditioning(requests: GenerationRequest[]): Promise<ItemConditioning[]> {
+    const prompts = new Set<string>();
+    for (const r of requests) {
+      prompts.add(r.prompt);
+      if (r.negativePrompt) prompts.add(r.negativePrompt);
+    }
+    await this.encodeText([...prompts].filter((p) => !this.textCache.get(p)));
+    const text = (p: string) => this.textCache.get(p) as TextFeatures;
+
+    const { timing } = this.manifest;
+    const b = requests.length;
+    const out = await this.sessions.timing.run({
+      [timing.inputs.seconds_start]: new ort.Tensor('float32', Float32Array.from(requests, (r) => r.secondsStart), [b]),
+      [timing.inputs.seconds_total]: new ort.Tensor('float32', Float32Array.from(requests, (r) => r.secondsTotal), [b]),
+    });
+    const tokens = out[timing.outputs.tokens].data as Float32Array;
+    const global = out[timing.outputs.global].data as Float32Array;
+    const tokenSize = tokens.length / b;
+    const globalSize = global.length / b;
+    return requests.map((r, i) => ({
+      text: text(r.prompt),
+      ...(r.negativePrompt && { negativeText: text(r.negativePrompt) }),
+      timingTokens: tokens.slice(i * tokenSize, (i + 1) * tokenSize),
+      globalCond: global.slice(i * globalSize, (i + 1) * globalSize),
+    }));
+  }
+
+  private async encodeText(prompts: string[]): Promise<void> {
+    if (prompts.length === 0) return;
+    const { inputs, outputs, dim } = this.manifest.text_encoder;
+    const t = this.tokenizer.maxLength;
+    const b = prompts.length;
+    const encoded = prompts.map((p) => this.tokenizer.encode(p));
+    const ids = new BigInt64Array(b * t);
+    const mask = new BigInt64Array(b * t);
+    const numbers = new Float32Array(b * t);
+    encoded.forEach((e, i) => {
+      ids.set(e.ids, i * t);
+      mask.set(e.mask, i * t);
+      if (e.numbers) numbers.set(e.numbers, i * t);
+    });
+    const feeds: Record<string, ort.Tensor> = {
+      [inputs.ids]: new ort.Tensor('int64', ids, [b, t]),
+      [inputs.mask]: new ort.Tensor('int64', mask, [b, t]),
+    };
+    if (inputs.numbers) feeds[inputs.numbers] = new ort.Tensor('float32', numbers, [b, t]);
+    const features = (await this.sessions.textEncoder.run(feeds))[outputs.features].data as Float32Array;
+    prompts.forEach((p, i) =>
+      this.textCache.set(p, {
+        features: features.slice(i * t * dim, (i + 1) * t * dim),
+        mask: Float32Array.from(encoded[i].mask, Number),
+      }),
+    );
+  }
+
+  /**
+   * Runs the sampler over the whole batch and returns the final latents [N, C, L]. Items whose
+   * `isDone(i)` is true (already settled) or that abort are dropped from the U-Net batch; the others
+   * are unaffected, because every item has its own noise streams and its own conditioning rows.
+   */
+  async sampleLatents(
+    items: Array<PipelineItem & { conditioning?: ItemConditioning }>,
+    isDone: (i: number) => boolean = () => false,
+    onAbort: (i: number) => void = () => {},
+    schedule?: Partial<ScheduleParams>,
+  ): Promise<Float32Array> {
+    const m = this.manifest;
+    const { sampler, steps } = items[0].request;
+    for (const { request } of items) {
+      if (request.sampler !== sampler) throw new InvalidRequestError('sampler', `the same for every item of a batch (${sampler})`, request.sampler);
+      if (request.steps !== steps) throw new InvalidRequestError('steps', `the same for every item of a batch (${steps})`, request.steps);
+    }
+    const sigmas = sigmasFor({
+      schedule: m.defaults.schedule,
+      sigmaMin: m.defaults.sigma_min,
+      sigmaMax: m.defaults.sigma_max,
+      rho: m.defaults.rho,
+      ...schedule,
+      steps,
+    });
+    const size = this.latentSize;
+    const n = items.length;
+    const conditioning =
+      items.every((it) => it.conditioning) ? items.map((it) => it.conditioning as ItemConditioning) : await this.encodeConditioning(items.map((it) => it.request));
+
+    const x = new Float32Array(n * size);
+    items.forEach((it, i) => {
+      const row = x.subarray(i * size, (i + 1) * size);
+      fillNormals(it.request.seed, 0, row);
+      for (let k = 0; k < size; k++) row[k] *= sigmas[0];
+    });
+
+    let active = items.map((_, i) => i).filter((i) => !isDone(i));
+    let batch = this.unetBatch(active, conditioning);
+
+    const denoise: Denoiser = async (xAll, sigma) => {
+      const denoised = Float32Array.from(xAll); // dropped items stay where they are
+      const rows = active.length;
+      active.forEach((i, k) => {
+        const xi = xAll.subarray(i * size, (i + 1) * size);
+        scaleInput(xi, sigma, batch.x.subarray(k * size, (k + 1) * size));
+        batch.x.copyWithin((rows + k) * size, k * size, (k + 1) * size);
+      });
+      batch.t.fill(sigmaToT(sigma));
+      const v = (await this.sessions.unet.run(batch.feeds))[m.diffusion.outputs.v].data as Float32Array;
+      active.forEach((i, k) => {
+        const cfg = items[i].request.cfgScale;
+        const xi = xAll.subarray(i * size, (i + 1) * size);
+        const dCond = denoisedFromV(xi, v.subarray(k * size, (k + 1) * size), sigma);
+        const dUncond = denoisedFromV(xi, v.subarray((rows + k) * size, (rows + k + 1) * size), sigma);
+        const out = denoised.subarray(i * size, (i + 1) * size);
+        for (let j = 0; j < size; j++) out[j] = dUncond[j] + cfg * (dCond[j] - dUncond[j]);
+      });
+      return denoised;
+    };
+
+    const noise = (step: number) => {
+      const z = new Float32Array(n * size);
+      for (const i of active) fillNormals(items[i].request.seed, 1 + step, z.subarray(i * size, (i + 1) * size));
+      return z;
+    };
+
+    const onStep = (step: number, total: number) => {
+      const before = active.length;
+      for (const i of active) if (items[i].isAborted?.()) onAbort(i);
+      active = active.filter((i) => !isDone(i) && !items[i].isAborted?.());
+      if (active.length === 0) throw new AllAborted();
+      if (active.length !== before) batch = this.unetBatch(active, conditioning);
+      for (const i of active) items[i].onProgress?.(step, total);
+    };
+
+    if (active.length === 0) throw new AllAborted();
+    return SAMPLER_FUNCTIONS[sampler](denoise, x, sigmas, { ...(isStochastic(sampler) && { noise }), onStep });
+  }
+
+  /** U-Net input buffers and tensors for a set of active items, built once per batch shape. */
+  private unetBatch(active: number[], conditioning: ItemConditioning[]) {
+    const m = this.manifest;
+    const cond: BatchConditioning = buildBatchConditioning(
+      active.map((i) => conditioning[i]),
+      this.tokenizer.maxLength,
+      m.text_encoder.dim,
+      conditioning[0].globalCond.length,
+    );
+    const rows = cond.rows;
+    const x = new Float32Array(rows * this.latentSize);
+    const t = new Float32Array(rows);
+    const inputs = m.diffusion.inputs;
+    const feeds: Record<string, ort.Tensor> = {
+      [inputs.x]: new ort.Tensor('float32', x, [rows, m.latent_channels, m.window_frames]),
+      [inputs.t]: new ort.Tensor('float32', t, [rows]),
+      [inputs.cross_attn_cond]: new ort.Tensor('float32', cond.crossAttnCond, [rows, cond.tokens, m.text_encoder.dim]),
+      [inputs.cross_attn_mask]: maskTensor(cond.crossAttnMask, this.maskType, [rows, cond.tokens]),
+      [inputs.global_cond]: new ort.Tensor('float32', cond.globalCond, [rows, cond.globalCond.length / rows]),
+    };
+    return { x, t, feeds };
+  }
+
+  /** Decodes latents [C, L] each into audio [N, channels, L·ratio] in one VAE pass. */
+  async decode(latents: Float32Array[]): Promise<Float32Array> {
+    const m = this.manifest;
+    const n = latents.length;
+    const batch = new Float32Array(n * this.latentSize);
+    latents.forEach((l, i) => batch.set(l, i * this.latentSize));
+    const out = await this.sessions.vaeDecoder.run({
+      [m.vae.decoder.inputs.latent]: new ort.Tensor('float32', batch, [n, m.latent_channels, m.window_frames]),
+    });
+    return out[m.vae.decoder.outputs.audio].data as Float32Array;
+  }
+
+  /** The first round(seconds_total · rate) frames of item k, clamped to [−1, 1], one array per channel. */
+  private trim(audio: Float32Array, k: number, request: GenerationRequest, timingsMs: GeneratedAudio['timingsMs']): GeneratedAudio {
+    const m = this.manifest;
+    const windowSamples = m.window_frames * m.downsampling_ratio;
+    const frames = Math.min(windowSamples, Math.round(request.secondsTotal * m.sample_rate));
+    const channels: Float32Array[] = [];
+    for (let c = 0; c < m.channels; c++) {
+      const start = (k * m.channels + c) * windowSamples;
+      const channel = audio.slice(start, start + frames);
+      for (let j = 0; j < frames; j++) {
+        const v = channel[j];
+        channel[j] = v > 1 ? 1 : v < -1 ? -1 : v === v ? v : 0;
+      }
+      channels.push(channel);
+    }
+    return { channels, sampleRate: m.sample_rate, frames, seed: request.seed, timingsMs };
+  }
+}
+
+async function openSessions(modelDir: string, manifest: ModelManifest, provider: ExecutionProviderName): Promise<Sessions> {
+  const options: ort.InferenceSession.SessionOptions = { executionProviders: [provider] };
+  const opened: ort.InferenceSession[] = [];
+  try {
+    for (const spec of graphSpecs(manifest)) opened.push(await openGraph(modelDir, spec, options));
+  } catch (error) {
+    await Promise.all(opened.map((s) => s.release()));
+    throw error;
+  }
+  const [textEncoder, timing, unet, vaeDecoder] = opened;
+  return { textEncoder, timing, unet, vaeDecoder };
+}
+
+function maskTensor(mask: Float32Array, type: ort.Tensor.Type, dims: number[]): ort.Tensor {
+  switch (type) {
+    case 'int64':
+      return new ort.Tensor('int64', BigInt64Array.from(mask, (v) => BigInt(v)), dims);
+    case 'int32':
+      return new ort.Tensor('int32', Int32Array.from(mask), dims);
+    case 'bool':
+      return new ort.Tensor('bool', Uint8Array.from(mask), dims);
+    default:
+      return new ort.Tensor('float32', mask, dims);
+  }
+}
