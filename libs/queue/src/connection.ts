@@ -1,0 +1,27 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { ConnectionOptions } from 'bullmq';
+
+export const DEFAULT_BULLMQ_PREFIX = 'chorus';
+
+/** Where the farm's queues live: the Redis URL and the key prefix (`BULLMQ_PREFIX`). */
+export interface QueueConnection {
+  redisUrl: string;
+  /** Namespaces every key and channel; tests use a unique one each. */
+  prefix: string;
+}
+
+/** BullMQ opens (and closes) its own connections from these options. */
+export function bullConnection(connection: QueueConnection): ConnectionOptions {
+  // null: BullMQ's blocking commands must wait for Redis to come back rather than fail the job.
+  return { url: connection.redisUrl, maxRetriesPerRequest: null };
+}
+
+/** A plain ioredis connection (pub/sub, locks) to the same Redis. */
+export function createRedis(connection: QueueConnection, options: RedisOptions = {}): Redis {
+  return new Redis(connection.redisUrl, { maxRetriesPerRequest: null, ...options });
+}
+
+/** The name of a pub/sub channel or plain key under the farm's prefix. */
+export function prefixedKey(connection: QueueConnection, ...parts: string[]): string {
+  return [connection.prefix, ...parts].join(':');
+}
