@@ -19,6 +19,7 @@ export interface RowError {
 }
 
 interface ProblemLike {
+  type?: unknown;
   title?: unknown;
   detail?: unknown;
   status?: unknown;
@@ -28,6 +29,9 @@ interface ProblemLike {
 
 const STATUS_MESSAGES: Record<number, string> = {
   400: 'The request was not accepted.',
+  502: 'The Chorus API is not reachable right now (bad gateway). Try again shortly.',
+  503: 'The Chorus API is not available right now. Try again shortly.',
+  504: 'The Chorus API took too long to answer. Try again shortly.',
   401: 'The API key was not accepted. Sign in again with a valid key.',
   403: 'This API key may not do that.',
   404: 'Not found.',
@@ -55,11 +59,14 @@ export function describeError(error: unknown): ReadableError {
     if (issue.row !== undefined) rows.push({ row: issue.row, field: issue.field, message: issue.message });
   }
 
-  const detail = typeof problem?.detail === 'string' ? problem.detail : undefined;
-  const title = typeof problem?.title === 'string' ? problem.title : undefined;
+  // A problem document from Chorus has a `urn:chorus:problem:*` type; anything else (a proxy's
+  // 502 page, say) may carry HTML or internals, so only its status is put into words.
+  const fromChorus = typeof problem?.type === 'string' && problem.type.startsWith('urn:chorus:');
+  const detail = fromChorus ? nonEmpty(problem?.detail) : undefined;
+  const title = fromChorus ? nonEmpty(problem?.title) : undefined;
   const fallback = (status !== undefined && STATUS_MESSAGES[status]) || (status !== undefined && status >= 500 ? 'The server failed to handle this request. Try again shortly.' : 'Something went wrong.');
   const message = detail ?? title ?? (status === undefined && error instanceof Error && !looksLikeStack(error.message) ? error.message : fallback);
-  return { message: firstLine(message), fields, rows, status };
+  return { message: capitalize(firstLine(message)), fields, rows, status };
 }
 
 interface Issue {
@@ -93,6 +100,10 @@ function listIssues(raw: unknown): Issue[] {
   return [];
 }
 
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
 function readProp(value: unknown, key: string): unknown {
   return value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
 }
@@ -103,6 +114,10 @@ function numberOr<T>(value: unknown, fallback: T): number | T {
 
 function looksLikeStack(text: string): boolean {
   return /\n\s+at /.test(text);
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function firstLine(text: string): string {
