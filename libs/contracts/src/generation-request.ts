@@ -40,15 +40,28 @@ export const generationRequestSchema = z
 
 export type GenerationRequestBody = z.infer<typeof generationRequestSchema>;
 
-/** Adds the model's window to the schema: seconds_total may not exceed it. */
-export function withModelWindow(windowSeconds: number) {
+export interface ModelBounds {
+  /** Largest seconds_start the model's timing conditioning was trained on. */
+  secondsStartMax?: number;
+}
+
+/**
+ * Adds the model's bounds to the schema: seconds_total may not exceed its window, and
+ * seconds_start may not exceed the range its timing conditioning knows.
+ */
+export function withModelWindow(windowSeconds: number, bounds: ModelBounds = {}) {
   return generationRequestSchema.superRefine((body, ctx) => {
     if (body.seconds_total !== undefined && body.seconds_total > windowSeconds) {
       ctx.addIssue({
         code: 'custom',
         path: ['seconds_total'],
-        message: `must be a number of seconds > 0 and <= ${windowSeconds.toFixed(2)} (the model's window)`,
+        // Rounded down, so that the value the message names is itself accepted.
+        message: `must be a number of seconds > 0 and <= ${Math.floor(windowSeconds * 100) / 100} (the model's window)`,
       });
+    }
+    const startMax = bounds.secondsStartMax;
+    if (startMax !== undefined && body.seconds_start !== undefined && body.seconds_start > startMax) {
+      ctx.addIssue({ code: 'custom', path: ['seconds_start'], message: `${between(0, startMax)} (the model's timing range)` });
     }
   });
 }

@@ -92,6 +92,8 @@ export const modelInfoSchema = z.object({
   channels: z.number().int(),
   /** Longest `seconds_total` the model can render: its latent window in seconds. */
   window_seconds: z.number(),
+  /** Largest `seconds_start` its timing conditioning knows. */
+  seconds_start_max: z.number(),
   defaults: z.object({ steps: z.number().int(), sampler: z.enum(SAMPLERS), cfg_scale: z.number() }),
   samplers: z.array(z.enum(SAMPLERS)),
   output_formats: z.array(z.enum(OUTPUT_FORMATS)),

@@ -1,0 +1,38 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import type { ApiConfig } from './config/api-config';
+import { GenerationsModule } from './generations/generations.module';
+import { HealthModule } from './health/health.module';
+import { InfrastructureModule } from './infrastructure/infrastructure.module';
+import { loggerParams } from './logging/logger-options';
+import { MetricsModule } from './metrics/metrics.module';
+import { ModelsModule } from './models/models.module';
+import { ProblemFilter } from './problem/problem.filter';
+
+export interface ApiAppOptions {
+  /** Where JSON logs go (stdout by default); tests pass a stream to read them. */
+  logDestination?: DestinationStream;
+}
+
+/**
+ * The feature modules are listed here; `forRoot` adds what needs the configuration
+ * (logger, database, queue, object store, model) as global providers.
+ */
+@Module({
+  imports: [GenerationsModule, ModelsModule, HealthModule, MetricsModule],
+})
+export class AppModule {
+  static forRoot(config: ApiConfig, options: ApiAppOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [LoggerModule.forRoot(loggerParams(config.LOG_LEVEL, options.logDestination)), InfrastructureModule.forRoot(config)],
+      providers: [
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,38 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { PROBLEM_CONTENT_TYPE } from '@chorus/contracts';
+import express, { type ErrorRequestHandler } from 'express';
+import { Logger } from 'nestjs-pino';
+import { AppModule, type ApiAppOptions } from './app.module';
+import type { ApiConfig } from './config/api-config';
+import { setupOpenApi } from './openapi';
+import { fromBodyParser } from './problem/problem.filter';
+
+export type { ApiAppOptions };
+
+/**
+ * Builds the API application, ready for `listen`. Used by main.ts, the farm script and tests,
+ * so all three run the same middleware, filters and routes.
+ */
+export async function createApiApp(config: ApiConfig, options: ApiAppOptions = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  // Our own JSON parser, so that its limit is ours and its errors become problem documents
+  // (invalid JSON → 400, too large → 413) before any route sees the request.
+  app.use(express.json({ limit: config.BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  app.use(bodyParserErrors);
+  setupOpenApi(app);
+  app.enableShutdownHooks();
+  return app;
+}
+
+const bodyParserErrors: ErrorRequestHandler = (error, _request, response, next) => {
+  const problem = fromBodyParser(error);
+  if (!problem) return next(error);
+  response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+};

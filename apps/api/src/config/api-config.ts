@@ -1,0 +1,33 @@
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, envBoolean, parseEnv } from '@chorus/contracts';
+import { DEFAULT_BULLMQ_PREFIX } from '@chorus/queue';
+import { z } from 'zod';
+
+export const apiConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.string().url().default(DEFAULT_DATABASE_URL),
+  REDIS_URL: z.string().url().default(DEFAULT_REDIS_URL),
+  BULLMQ_PREFIX: z.string().min(1).default(DEFAULT_BULLMQ_PREFIX),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().min(1).default('chorus'),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  S3_FORCE_PATH_STYLE: envBoolean.default(true),
+  MODEL_DIR: z.string().min(1).default('models/chorus-tiny'),
+  /** Largest accepted JSON body, in body-parser's notation ("1mb", "512kb"). */
+  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 512kb or 1mb').default('1mb'),
+  /** Lifetime of presigned audio URLs. */
+  AUDIO_URL_TTL_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(900),
+  /** After SIGTERM: how long in-flight requests get to finish before open connections are cut. */
+  API_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type ApiConfig = z.infer<typeof apiConfigSchema>;
+
+export const API_CONFIG = Symbol('API_CONFIG');
+
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  return parseEnv(apiConfigSchema, env);
+}

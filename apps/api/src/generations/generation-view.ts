@@ -1,0 +1,51 @@
+import type { GenerationResource, GenerationStatus, OutputFormat, SamplerName } from '@chorus/contracts';
+import type { Generation } from '@chorus/db';
+
+/**
+ * Turns a generation row into the API's resource. `audioUrl` is the presigned URL of its object,
+ * given only when the generation succeeded.
+ */
+export function toGenerationResource(row: Generation, audioUrl?: string): GenerationResource {
+  const succeeded = row.status === 'succeeded' && row.outputKey !== null && audioUrl !== undefined;
+  return {
+    id: row.id,
+    status: row.status as GenerationStatus,
+    progress: row.progress,
+    seed: Number(row.seed),
+    prompt: row.prompt,
+    negative_prompt: row.negativePrompt,
+    seconds_start: row.secondsStart,
+    seconds_total: row.secondsTotal,
+    steps: row.steps,
+    cfg_scale: row.cfgScale,
+    sampler: row.sampler as SamplerName,
+    output_format: row.outputFormat as OutputFormat,
+    priority: row.priority,
+    webhook_url: row.webhookUrl,
+    batch_id: row.batchId,
+    model: { name: row.modelName ?? '', version: row.modelVersion ?? '' },
+    worker_id: row.workerId,
+    attempts: row.attempts,
+    audio: succeeded
+      ? {
+          url: audioUrl,
+          format: row.outputFormat as OutputFormat,
+          bytes: row.outputBytes ?? 0,
+          seconds: row.outputSeconds ?? row.secondsTotal,
+          sample_rate: row.sampleRate ?? 0,
+          channels: row.channels ?? 0,
+        }
+      : null,
+    timings_ms: {
+      queue: row.queueMs,
+      inference: row.inferenceMs,
+      encode: row.encodeMs,
+      upload: row.uploadMs,
+      total: row.finishedAt ? row.finishedAt.getTime() - row.createdAt.getTime() : null,
+    },
+    error: row.error,
+    created_at: row.createdAt.toISOString(),
+    started_at: row.startedAt?.toISOString() ?? null,
+    finished_at: row.finishedAt?.toISOString() ?? null,
+  };
+}

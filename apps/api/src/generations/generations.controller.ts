@@ -1,0 +1,126 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiFoundResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  GENERATION_STATUSES,
+  LIST_LIMIT_MAX,
+  generationListSchema,
+  generationRequestSchema,
+  generationResourceSchema,
+  listGenerationsQuerySchema,
+  type GenerationList,
+  type GenerationResource,
+} from '@chorus/contracts';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
+import { openApiSchema } from '../openapi';
+import { ProblemException } from '../problem/problem.exception';
+import { parseOrThrow } from '../validation/parse';
+import { GenerationEventStream } from './generation-event-stream';
+import { GenerationsService } from './generations.service';
+
+const idempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters')
+  .optional();
+
+@ApiTags('generations')
+@ApiBearerAuth()
+@Controller('v1/generations')
+export class GenerationsController {
+  constructor(
+    private readonly generations: GenerationsService,
+    private readonly eventStream: GenerationEventStream,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Queue a generation', description: 'Defaults come from the model; the seed is chosen now when not given.' })
+  @ApiBody({ schema: openApiSchema(generationRequestSchema, 'input') })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same generation.' })
+  @ApiAcceptedResponse({ schema: openApiSchema(generationResourceSchema) })
+  async create(
+    @CurrentTenant() tenant: AuthenticatedTenant,
+    @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<GenerationResource> {
+    // is() is null when there is no body (then validation says what is missing), false for another type.
+    if (request.is(['application/json', 'application/*+json']) === false) {
+      throw new ProblemException('unsupported_media_type', 415, `send the body as application/json, not ${request.headers['content-type']}`);
+    }
+    const key = parseOrThrow(idempotencyKeySchema, idempotencyKey, 'header.idempotency-key');
+    const { generation, created } = await this.generations.create(tenant, body, key);
+    response.location(`/v1/generations/${generation.id}`);
+    if (!created) response.status(200);
+    return generation;
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List generations, newest first', description: 'Follow next_cursor for the next page.' })
+  @ApiQuery({ name: 'status', required: false, enum: GENERATION_STATUSES })
+  @ApiQuery({ name: 'q', required: false, description: 'Text the prompt contains (case-insensitive)' })
+  @ApiQuery({ name: 'batch_id', required: false })
+  @ApiQuery({ name: 'limit', required: false, description: `1 to ${LIST_LIMIT_MAX}` })
+  @ApiQuery({ name: 'cursor', required: false })
+  @ApiOkResponse({ schema: openApiSchema(generationListSchema) })
+  list(@CurrentTenant() tenant: AuthenticatedTenant, @Query() query: unknown): Promise<GenerationList> {
+    return this.generations.list(tenant, parseOrThrow(listGenerationsQuerySchema, query));
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ schema: openApiSchema(generationResourceSchema) })
+  get(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string): Promise<GenerationResource> {
+    return this.generations.get(tenant, id);
+  }
+
+  @Post(':id/cancel')
+  @ApiOperation({
+    summary: 'Cancel a generation',
+    description: 'A queued generation is canceled at once (200). A running one stops between two sampler steps (202; follow its events).',
+  })
+  @ApiOkResponse({ schema: openApiSchema(generationResourceSchema) })
+  async cancel(
+    @CurrentTenant() tenant: AuthenticatedTenant,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<GenerationResource> {
+    const generation = await this.generations.cancel(tenant, id);
+    response.status(generation.status === 'canceled' ? 200 : 202);
+    return generation;
+  }
+
+  @Get(':id/events')
+  @ApiOperation({
+    summary: 'Follow a generation (Server-Sent Events)',
+    description: 'event: status (first the current state, then each change) and event: progress (sampler steps); ends after a terminal status.',
+  })
+  @ApiProduces('text/event-stream')
+  async events(
+    @CurrentTenant() tenant: AuthenticatedTenant,
+    @Param('id') id: string,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    await this.eventStream.stream(tenant, id, request, response);
+  }
+
+  @Get(':id/audio')
+  @ApiOperation({ summary: 'Redirect to the audio file (a short-lived presigned URL)' })
+  @ApiFoundResponse({ description: 'Location is the presigned URL' })
+  async audio(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string, @Res() response: Response): Promise<void> {
+    response.redirect(302, await this.generations.audioUrl(tenant, id));
+  }
+}

@@ -1,0 +1,154 @@
+import { randomInt } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import {
+  LIMITS,
+  LIST_LIMIT_DEFAULT,
+  withModelWindow,
+  type GenerationList,
+  type GenerationResource,
+  type ListGenerationsQuery,
+} from '@chorus/contracts';
+import { GenerationRepository, InvalidCursorError, isTerminal, type Generation } from '@chorus/db';
+import { ObjectStore } from '@chorus/storage';
+import { CancelBroadcast, GenerationEventPublisher, GenerationQueue } from '@chorus/queue';
+import { PinoLogger } from 'nestjs-pino';
+import type { AuthenticatedTenant } from '../auth/authenticated-tenant';
+import { ModelCatalog } from '../models/served-model';
+import { ProblemException, notFound, validationProblem } from '../problem/problem.exception';
+import { parseOrThrow } from '../validation/parse';
+import { toGenerationResource } from './generation-view';
+
+/** Submitting, reading, listing and canceling a tenant's generations. */
+@Injectable()
+export class GenerationsService {
+  private readonly requestSchema: ReturnType<typeof withModelWindow>;
+
+  constructor(
+    private readonly repository: GenerationRepository,
+    private readonly queue: GenerationQueue,
+    private readonly cancels: CancelBroadcast,
+    private readonly events: GenerationEventPublisher,
+    private readonly store: ObjectStore,
+    private readonly catalog: ModelCatalog,
+    private readonly logger: PinoLogger,
+  ) {
+    logger.setContext(GenerationsService.name);
+    this.requestSchema = withModelWindow(catalog.model.windowSeconds, { secondsStartMax: catalog.model.secondsStartMax });
+  }
+
+  /**
+   * Validates the body against the served model, resolves defaults and the seed, writes the row
+   * and only then queues the job: Postgres is the record, and the reconciler re-queues a row
+   * whose job never reached Redis.
+   */
+  async create(
+    tenant: AuthenticatedTenant,
+    body: unknown,
+    idempotencyKey: string | undefined,
+  ): Promise<{ generation: GenerationResource; created: boolean }> {
+    const request = parseOrThrow(this.requestSchema, body);
+    const { model } = this.catalog;
+    const { generation, created } = await this.repository.createQueued({
+      tenantId: tenant.id,
+      idempotencyKey: idempotencyKey ?? null,
+      prompt: request.prompt,
+      negativePrompt: request.negative_prompt ?? null,
+      secondsStart: request.seconds_start ?? 0,
+      secondsTotal: request.seconds_total ?? model.windowSeconds,
+      steps: request.steps ?? model.defaults.steps,
+      cfgScale: request.cfg_scale ?? model.defaults.cfgScale,
+      sampler: request.sampler ?? model.defaults.sampler,
+      // Chosen here, not by the worker, so the record says which seed reproduces the file.
+      seed: request.seed ?? randomInt(0, LIMITS.seedMax + 1),
+      outputFormat: request.output_format ?? 'wav',
+      webhookUrl: request.webhook_url ?? null,
+      priority: request.priority ?? tenant.defaultPriority,
+    });
+    const log = { generation_id: generation.id, tenant_id: tenant.id };
+    if (!created) {
+      this.logger.info(log, 'idempotent retry: returning the existing generation');
+      return { generation: await this.view(generation), created };
+    }
+    try {
+      // The level (1 most urgent … 10) is a valid BullMQ priority as it stands.
+      await this.queue.add({ generationId: generation.id, tenantId: tenant.id }, { priority: generation.priority });
+      this.logger.info({ ...log, seconds_total: generation.secondsTotal, steps: generation.steps }, 'generation queued');
+    } catch (error) {
+      // The row stands; the reconciler queues it once Redis answers again.
+      this.logger.error({ ...log, err: error }, 'queueing the job failed; the reconciler will retry');
+    }
+    return { generation: await this.view(generation), created };
+  }
+
+  async get(tenant: AuthenticatedTenant, id: string): Promise<GenerationResource> {
+    return this.view(await this.find(tenant, id));
+  }
+
+  async find(tenant: AuthenticatedTenant, id: string): Promise<Generation> {
+    const generation = await this.repository.findForTenant(tenant.id, id);
+    if (!generation) throw notFound(`generation ${id}`);
+    return generation;
+  }
+
+  async list(tenant: AuthenticatedTenant, query: ListGenerationsQuery): Promise<GenerationList> {
+    try {
+      const page = await this.repository.list(tenant.id, {
+        status: query.status,
+        prompt: query.q,
+        batchId: query.batch_id,
+        limit: query.limit ?? LIST_LIMIT_DEFAULT,
+        cursor: query.cursor,
+      });
+      return { data: await Promise.all(page.items.map((item) => this.view(item))), next_cursor: page.nextCursor };
+    } catch (error) {
+      if (error instanceof InvalidCursorError) {
+        throw validationProblem([{ field: 'cursor', message: 'must be a next_cursor returned by this API' }]);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * A queued generation is canceled at once and its job removed. A running one is asked to stop:
+   * the request is recorded (so no worker starts it again) and broadcast to every worker, and the
+   * one holding it stops between two sampler steps.
+   */
+  async cancel(tenant: AuthenticatedTenant, id: string): Promise<GenerationResource> {
+    const generation = await this.repository.requestCancel(tenant.id, id);
+    if (!generation) throw notFound(`generation ${id}`);
+    const log = { generation_id: id, tenant_id: tenant.id };
+    if (generation.status === 'canceled') return this.view(generation);
+    if (isTerminal(generation.status)) {
+      throw new ProblemException('not_cancelable', 409, `generation ${id} has already ${generation.status}`);
+    }
+    if (generation.status === 'queued') {
+      // With the cancel recorded, no worker can mark it running any more, so ending it here is safe.
+      const canceled = await this.repository.markCanceled(id);
+      await this.queue.remove(id).catch((error: unknown) => {
+        this.logger.warn({ ...log, err: error }, 'removing the queued job failed; the worker will skip it');
+      });
+      if (canceled) {
+        await this.events.publish({ id, status: 'canceled', progress: canceled.progress });
+        this.logger.info(log, 'queued generation canceled');
+        return this.view(canceled);
+      }
+    }
+    await this.cancels.publish(id);
+    this.logger.info(log, 'cancel broadcast to the workers');
+    return this.view((await this.repository.findForTenant(tenant.id, id)) ?? generation);
+  }
+
+  /** The presigned URL of a succeeded generation's audio; 409 while it has none. */
+  async audioUrl(tenant: AuthenticatedTenant, id: string): Promise<string> {
+    const generation = await this.find(tenant, id);
+    if (generation.status !== 'succeeded' || !generation.outputKey) {
+      throw new ProblemException('audio_not_ready', 409, `generation ${id} is ${generation.status}; audio exists once it has succeeded`);
+    }
+    return this.store.presignedGetUrl(generation.outputKey);
+  }
+
+  async view(generation: Generation): Promise<GenerationResource> {
+    const url = generation.status === 'succeeded' && generation.outputKey ? await this.store.presignedGetUrl(generation.outputKey) : undefined;
+    return toGenerationResource(generation, url);
+  }
+}

@@ -1,0 +1,76 @@
+import { DynamicModule, Global, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { DatabaseModule } from '@chorus/db';
+import {
+  CancelBroadcast,
+  GenerationEventPublisher,
+  GenerationEventSubscriber,
+  GenerationQueue,
+  type QueueConnection,
+} from '@chorus/queue';
+import { ObjectStore } from '@chorus/storage';
+import { ApiKeyResolver } from '../auth/authenticated-tenant';
+import { TenantApiKeyResolver } from '../auth/tenant-api-key.resolver';
+import { API_CONFIG, type ApiConfig } from '../config/api-config';
+import { loadServedModel } from '../models/load-served-model';
+import { ModelCatalog } from '../models/served-model';
+
+/**
+ * The outside things the API talks to (Postgres, Redis/BullMQ, S3, the model manifest), built
+ * once from the configuration and closed on shutdown. Global, so feature modules just inject them.
+ */
+@Global()
+@Module({})
+export class InfrastructureModule implements OnApplicationShutdown {
+  constructor(
+    private readonly queue: GenerationQueue,
+    private readonly cancels: CancelBroadcast,
+    private readonly publisher: GenerationEventPublisher,
+    private readonly subscriber: GenerationEventSubscriber,
+    private readonly store: ObjectStore,
+  ) {}
+
+  static forRoot(config: ApiConfig): DynamicModule {
+    const connection: QueueConnection = { redisUrl: config.REDIS_URL, prefix: config.BULLMQ_PREFIX };
+    return {
+      module: InfrastructureModule,
+      imports: [DatabaseModule.forRoot({ databaseUrl: config.DATABASE_URL })],
+      providers: [
+        { provide: API_CONFIG, useValue: config },
+        { provide: GenerationQueue, useFactory: () => new GenerationQueue(connection) },
+        { provide: CancelBroadcast, useFactory: () => new CancelBroadcast(connection) },
+        { provide: GenerationEventPublisher, useFactory: () => new GenerationEventPublisher(connection) },
+        { provide: GenerationEventSubscriber, useFactory: () => new GenerationEventSubscriber(connection) },
+        {
+          provide: ObjectStore,
+          useFactory: () =>
+            new ObjectStore({
+              endpoint: config.S3_ENDPOINT,
+              region: config.S3_REGION,
+              bucket: config.S3_BUCKET,
+              accessKeyId: config.S3_ACCESS_KEY_ID,
+              secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+              forcePathStyle: config.S3_FORCE_PATH_STYLE,
+              presignExpiresSeconds: config.AUDIO_URL_TTL_SECONDS,
+            }),
+        },
+        { provide: ModelCatalog, useFactory: async () => new ModelCatalog(await loadServedModel(config.MODEL_DIR)) },
+        { provide: ApiKeyResolver, useClass: TenantApiKeyResolver },
+      ],
+      exports: [
+        API_CONFIG,
+        GenerationQueue,
+        CancelBroadcast,
+        GenerationEventPublisher,
+        GenerationEventSubscriber,
+        ObjectStore,
+        ModelCatalog,
+        ApiKeyResolver,
+      ],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([this.subscriber.close(), this.publisher.close(), this.cancels.close(), this.queue.close()]);
+    this.store.close();
+  }
+}

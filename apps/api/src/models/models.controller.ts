@@ -1,0 +1,33 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { OUTPUT_FORMATS, SAMPLERS, modelListSchema, type ModelList } from '@chorus/contracts';
+import { openApiSchema } from '../openapi';
+import { ModelCatalog } from './served-model';
+
+@ApiTags('models')
+@ApiBearerAuth()
+@Controller('v1/models')
+export class ModelsController {
+  constructor(private readonly catalog: ModelCatalog) {}
+
+  @Get()
+  @ApiOkResponse({ description: 'The models this farm serves', schema: openApiSchema(modelListSchema) })
+  list(): ModelList {
+    const { model } = this.catalog;
+    return {
+      data: [
+        {
+          name: model.name,
+          version: model.version,
+          sample_rate: model.sampleRate,
+          channels: model.channels,
+          window_seconds: model.windowSeconds,
+          seconds_start_max: model.secondsStartMax,
+          defaults: { steps: model.defaults.steps, sampler: model.defaults.sampler, cfg_scale: model.defaults.cfgScale },
+          samplers: [...SAMPLERS],
+          output_formats: [...OUTPUT_FORMATS],
+        },
+      ],
+    };
+  }
+}

@@ -1,0 +1,75 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
+import { PROBLEM_CONTENT_TYPE, type ErrorCode, type ProblemDocument } from '@chorus/contracts';
+import type { Request, Response } from 'express';
+import { PinoLogger } from 'nestjs-pino';
+import { ProblemException, problemDocument } from './problem.exception';
+
+const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
+  400: 'validation_error',
+  401: 'unauthorized',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+/**
+ * Every error leaves as `application/problem+json`. Errors we did not mean to raise become a
+ * 500 whose body says nothing about the cause; the cause goes to the log.
+ */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  constructor(private readonly logger: PinoLogger) {
+    logger.setContext(ProblemFilter.name);
+  }
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const problem = this.toProblem(exception, request);
+    if (response.headersSent) {
+      // An SSE stream or a redirect already started; all we can do is end it.
+      response.end();
+      return;
+    }
+    if (problem.status === 401) response.setHeader('WWW-Authenticate', 'Bearer realm="chorus"');
+    response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  }
+
+  private toProblem(exception: unknown, request: Request): ProblemDocument {
+    if (exception instanceof ProblemException) return exception.toProblem();
+    const bodyParserProblem = fromBodyParser(exception);
+    if (bodyParserProblem) return bodyParserProblem;
+    if (exception instanceof HttpException && exception.getStatus() < 500) {
+      // Nest's own 4xx, e.g. 404 for a route that does not exist.
+      const status = exception.getStatus();
+      const code = CODE_BY_STATUS[status] ?? 'validation_error';
+      return { ...problemDocument(code, status, exception.message), title: titleOf(exception) };
+    }
+    this.logger.error({ err: exception, method: request.method, url: request.originalUrl }, 'unhandled error');
+    return problemDocument('internal_error', HttpStatus.INTERNAL_SERVER_ERROR);
+  }
+}
+
+/** body-parser marks its errors with `type` and `status`; map the ones a client causes. */
+export function fromBodyParser(exception: unknown): ProblemDocument | undefined {
+  if (typeof exception !== 'object' || exception === null) return undefined;
+  const { type, status, limit } = exception as { type?: unknown; status?: unknown; limit?: unknown };
+  if (type === 'entity.too.large') {
+    return problemDocument('payload_too_large', 413, `the body may be at most ${limit} bytes`);
+  }
+  if (type === 'entity.parse.failed') {
+    return problemDocument('invalid_json', 400, 'the body could not be parsed as JSON');
+  }
+  if (typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500) {
+    // charset.unsupported, encoding.unsupported, request.aborted, …
+    return problemDocument(status === 415 ? 'unsupported_media_type' : 'validation_error', status, `request body rejected: ${type}`);
+  }
+  return undefined;
+}
+
+function titleOf(exception: HttpException): string {
+  const body = exception.getResponse();
+  if (typeof body === 'object' && body !== null && 'error' in body && typeof body.error === 'string') return body.error;
+  return exception.message;
+}

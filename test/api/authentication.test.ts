@@ -1,0 +1,79 @@
+import type { ProblemDocument } from '@chorus/contracts';
+import { describe, expect, it } from 'vitest';
+import { useApi } from './api-under-test';
+
+const api = useApi('auth');
+
+describe('bearer API keys', () => {
+  async function expectUnauthorized(headers: Record<string, string>, path = '/v1/generations') {
+    const response = await fetch(`${api.url}${path}`, { headers });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const problem = (await response.json()) as ProblemDocument;
+    expect(problem).toMatchObject({ status: 401, code: 'unauthorized' });
+    return problem;
+  }
+
+  it('answers 401 without an Authorization header', async () => {
+    await expectUnauthorized({});
+    await expectUnauthorized({}, '/v1/models');
+  });
+
+  it('answers 401 for a wrong key, a revoked key and a non-bearer scheme', async () => {
+    await expectUnauthorized({ authorization: 'Bearer chorus_not-a-real-key' });
+    await expectUnauthorized({ authorization: `Basic ${Buffer.from(`x:${api.tenantA.apiKey}`).toString('base64')}` });
+    await expectUnauthorized({ authorization: 'Bearer' });
+    const tenant = await api.db.prisma.tenant.findUniqueOrThrow({ where: { id: api.tenantB.id }, include: { apiKeys: true } });
+    const { TenantRepository } = await import('@chorus/db');
+    const repository = new TenantRepository(api.db.prisma);
+    const extra = await repository.createApiKey(tenant.id);
+    expect((await fetch(`${api.url}/v1/models`, { headers: { authorization: `Bearer ${extra.key}` } })).status).toBe(200);
+    await repository.revokeApiKey(tenant.id, extra.id);
+    await expectUnauthorized({ authorization: `Bearer ${extra.key}` });
+  });
+
+  it('checks the key before validating the body', async () => {
+    const response = await fetch(`${api.url}/v1/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(401);
+  });
+
+  it('accepts a valid key', async () => {
+    const response = await fetch(`${api.url}/v1/generations`, { headers: api.auth(api.tenantA) });
+    expect(response.status).toBe(200);
+  });
+
+  it('leaves the OpenAPI document public', async () => {
+    const response = await fetch(`${api.url}/docs-json`);
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/v1/generations', '/v1/generations/{id}', '/v1/generations/{id}/cancel', '/v1/generations/{id}/events', '/v1/generations/{id}/audio', '/v1/models']),
+    );
+    expect((await fetch(`${api.url}/docs`)).status).toBe(200);
+  });
+
+  it('never writes an API key or the Authorization header to the logs', async () => {
+    await fetch(`${api.url}/v1/generations`, { headers: api.auth(api.tenantA) });
+    await fetch(`${api.url}/v1/generations`, { headers: { authorization: 'Bearer chorus_wrong-key-for-the-log-test' } });
+    const logs = api.logLines.join('\n');
+    expect(api.logLines.length).toBeGreaterThan(0);
+    expect(logs).not.toContain(api.tenantA.apiKey);
+    expect(logs).not.toContain('chorus_wrong-key-for-the-log-test');
+    expect(logs.toLowerCase()).not.toContain('authorization');
+  });
+
+  it('puts the tenant id on request log lines', async () => {
+    await fetch(`${api.url}/v1/models`, { headers: api.auth(api.tenantA) });
+    const lines = api.logLines.map((line) => JSON.parse(line) as { tenant_id?: string; req?: { url?: string } });
+    expect(lines.some((line) => line.req?.url === '/v1/models' && line.tenant_id === api.tenantA.id)).toBe(true);
+  });
+});
+
+describe('problem documents for unknown routes', () => {
+  it('answers 404 problem+json for a route that does not exist', async () => {
+    const response = await fetch(`${api.url}/v1/nothing-here`, { headers: api.auth(api.tenantA) });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+});
