@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import type { ApiConfig } from './config/api-config';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { GenerationsModule } from './generations/generations.module';
 import { HealthModule } from './health/health.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
@@ -11,6 +12,7 @@ import { loggerParams } from './logging/logger-options';
 import { MetricsModule } from './metrics/metrics.module';
 import { ModelsModule } from './models/models.module';
 import { ProblemFilter } from './problem/problem.filter';
+import { StatsModule } from './stats/stats.module';
 
 export interface ApiAppOptions {
   /** Where JSON logs go (stdout by default); tests pass a stream to read them. */
@@ -22,7 +24,7 @@ export interface ApiAppOptions {
  * (logger, database, queue, object store, model) as global providers.
  */
 @Module({
-  imports: [GenerationsModule, ModelsModule, HealthModule, MetricsModule],
+  imports: [GenerationsModule, ModelsModule, HealthModule, MetricsModule, StatsModule, DashboardModule.forRoot()],
 })
 export class AppModule {
   static forRoot(config: ApiConfig, options: ApiAppOptions = {}): DynamicModule {
