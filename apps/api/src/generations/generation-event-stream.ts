@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { isTerminalStatus, type GenerationEvent, type GenerationEventName } from '@chorus/contracts';
 import { GenerationEventSubscriber } from '@chorus/queue';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
 import type { AuthenticatedTenant } from '../auth/authenticated-tenant';
 import { GenerationsService } from './generations.service';
@@ -16,7 +16,10 @@ const RECHECK_MS = 5_000;
  * progress and status changes as they are published, until a terminal status ends the stream.
  */
 @Injectable()
-export class GenerationEventStream {
+export class GenerationEventStream implements BeforeApplicationShutdown {
+  /** Open streams, ended at shutdown so that the HTTP server can close. */
+  private readonly open = new Set<() => void>();
+
   constructor(
     private readonly generations: GenerationsService,
     private readonly subscriber: GenerationEventSubscriber,
@@ -25,7 +28,7 @@ export class GenerationEventStream {
     logger.setContext(GenerationEventStream.name);
   }
 
-  async stream(tenant: AuthenticatedTenant, id: string, request: Request, response: Response): Promise<void> {
+  async stream(tenant: AuthenticatedTenant, id: string, response: Response): Promise<void> {
     // Throws 404 as a normal problem response, before any byte of the stream is sent.
     await this.generations.find(tenant, id);
 
@@ -41,10 +44,13 @@ export class GenerationEventStream {
       if (closed) return;
       closed = true;
       timers.forEach(clearInterval);
+      this.open.delete(close);
       void Promise.resolve(unsubscribe()).catch(() => undefined);
       response.end();
     };
-    request.on('close', close);
+    this.open.add(close);
+    // The response's close, not the request's: it fires when the client goes away mid-stream.
+    response.on('close', close);
 
     const send = (event: GenerationEvent) => {
       if (closed) return;
@@ -85,6 +91,10 @@ export class GenerationEventStream {
       this.logger.error({ generation_id: id, tenant_id: tenant.id, err: error }, 'event stream failed');
       close();
     }
+  }
+
+  beforeApplicationShutdown(): void {
+    for (const close of [...this.open]) close();
   }
 }
 

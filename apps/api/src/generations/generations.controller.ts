@@ -111,10 +111,9 @@ export class GenerationsController {
   async events(
     @CurrentTenant() tenant: AuthenticatedTenant,
     @Param('id') id: string,
-    @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    await this.eventStream.stream(tenant, id, request, response);
+    await this.eventStream.stream(tenant, id, response);
   }
 
   @Get(':id/audio')

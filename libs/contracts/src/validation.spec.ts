@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { generationRequestSchema, withModelWindow } from './generation-request';
+import { fieldErrors } from './validation';
+
+function errorsOf(schema: typeof generationRequestSchema | ReturnType<typeof withModelWindow>, body: unknown) {
+  const result = schema.safeParse(body);
+  if (result.success) throw new Error('expected the body to be rejected');
+  return fieldErrors(result.error);
+}
+
+describe('fieldErrors', () => {
+  it('lists each unknown key as its own field', () => {
+    expect(errorsOf(generationRequestSchema, { prompt: 'x', a: 1, b: 2 })).toEqual([
+      { field: 'a', message: 'is not a known field' },
+      { field: 'b', message: 'is not a known field' },
+    ]);
+  });
+
+  it('reports a field once even when several checks fail on it', () => {
+    const errors = errorsOf(generationRequestSchema, { prompt: 'x', seed: 2 ** 60 });
+    expect(errors).toEqual([{ field: 'seed', message: 'must be an integer from 0 to 4294967295' }]);
+  });
+
+  it('names the body when it is not an object', () => {
+    expect(errorsOf(generationRequestSchema, [])).toEqual([{ field: 'body', message: 'must be a JSON object' }]);
+  });
+
+  it('prefixes fields when asked', () => {
+    const result = generationRequestSchema.safeParse({ prompt: '' });
+    expect(result.success).toBe(false);
+    if (!result.success) expect(fieldErrors(result.error, 'query')[0].field).toBe('query.prompt');
+  });
+});
+
+describe('withModelWindow', () => {
+  const schema = withModelWindow(11.888, { secondsStartMax: 32 });
+
+  it('accepts the rounded-down window it names and refuses beyond the window', () => {
+    expect(schema.safeParse({ prompt: 'x', seconds_total: 11.88 }).success).toBe(true);
+    expect(errorsOf(schema, { prompt: 'x', seconds_total: 11.9 })).toEqual([
+      { field: 'seconds_total', message: "must be a number of seconds > 0 and <= 11.88 (the model's window)" },
+    ]);
+  });
+
+  it("refuses seconds_start beyond the model's timing range", () => {
+    expect(errorsOf(schema, { prompt: 'x', seconds_start: 40 })[0]).toEqual({
+      field: 'seconds_start',
+      message: "must be a number from 0 to 32 (the model's timing range)",
+    });
+  });
+});
