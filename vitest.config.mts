@@ -16,6 +16,7 @@ export default defineConfig({
       '@chorus/db': lib('db'),
       '@chorus/queue': lib('queue'),
       '@chorus/client': lib('client'),
+      '@chorus/webhooks': lib('webhooks'),
     },
   },
   test: {

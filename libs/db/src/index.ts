@@ -6,3 +6,6 @@ export * from './tenant.repository';
 export * from './generation.repository';
 export * from './worker.repository';
 export { migrate, ensureDatabase, readMigrations, MigrationError, MIGRATIONS_DIR, type Migration, type MigrateResult } from './migrate';
+export * from './batch.repository';
+export * from './webhook-delivery.repository';
+export * from './idempotency-key.repository';
