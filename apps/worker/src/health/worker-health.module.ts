@@ -1,0 +1,63 @@
+import { Inject, Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckService, TerminusModule, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { WorkerMetricsModule } from '../metrics/worker-metrics.module';
+import { WorkerMetrics } from '../metrics/worker-metrics';
+import { LOGGER, type Logger } from '../logger';
+import { WORKER_CONFIG, type WorkerConfig } from '../worker-config';
+import { ProbeServer, type ProbeAnswer } from './probe-server';
+import { WorkerProbes } from './worker-probes';
+
+/** Serves /metrics, /health/live and /health/ready on WORKER_METRICS_PORT for the worker's lifetime. */
+@Injectable()
+export class WorkerProbeEndpoint implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly server: ProbeServer;
+  /** The port actually bound (WORKER_METRICS_PORT=0 picks a free one, as tests do). */
+  port?: number;
+
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly probes: WorkerProbes,
+    private readonly metrics: WorkerMetrics,
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.server = new ProbeServer({
+      '/metrics': async () => ({ status: 200, contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
+      // Live: the event loop answers. Everything else (Redis down, model loading) is readiness.
+      '/health/live': () => this.check([]),
+      '/health/ready': () =>
+        this.check([() => this.probes.model(), () => this.probes.postgres(), () => this.probes.redis(), () => this.probes.s3()]),
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.port = await this.server.listen(this.config.WORKER_METRICS_PORT, this.config.WORKER_METRICS_HOST);
+    this.logger.info({ port: this.port }, 'serving /metrics, /health/live and /health/ready');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.server.close();
+  }
+
+  private async check(checks: HealthIndicatorFunction[]): Promise<ProbeAnswer> {
+    let result: HealthCheckResult;
+    let status = 200;
+    try {
+      result = await this.health.check(checks);
+    } catch (error) {
+      // Terminus reports "down" as a 503 exception carrying the same JSON.
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      result = error.getResponse() as HealthCheckResult;
+      status = 503;
+    }
+    return { status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(result) };
+  }
+}
+
+@Module({
+  // Terminus would log every failed probe as an error; readiness flips are the probes' job to report.
+  imports: [TerminusModule.forRoot({ logger: false }), WorkerMetricsModule],
+  providers: [WorkerProbes, WorkerProbeEndpoint],
+  exports: [WorkerProbeEndpoint],
+})
+export class WorkerHealthModule {}
