@@ -61,6 +61,7 @@ describe('POST /v1/generations', () => {
       sampler: manifest.defaults.sampler,
       cfg_scale: manifest.defaults.cfg_scale,
       output_format: 'wav',
+      model: { name: manifest.name, version: manifest.version },
       audio: null,
       error: null,
       started_at: null,

@@ -3,9 +3,14 @@ import type { Generation } from '@chorus/db';
 
 /**
  * Turns a generation row into the API's resource. `audioUrl` is the presigned URL of its object,
- * given only when the generation succeeded.
+ * given only when the generation succeeded. `servedModel` names the model until a worker records
+ * the one that actually ran it.
  */
-export function toGenerationResource(row: Generation, audioUrl?: string): GenerationResource {
+export function toGenerationResource(
+  row: Generation,
+  audioUrl?: string,
+  servedModel?: { name: string; version: string },
+): GenerationResource {
   const succeeded = row.status === 'succeeded' && row.outputKey !== null && audioUrl !== undefined;
   return {
     id: row.id,
@@ -23,7 +28,11 @@ export function toGenerationResource(row: Generation, audioUrl?: string): Genera
     priority: row.priority,
     webhook_url: row.webhookUrl,
     batch_id: row.batchId,
-    model: { name: row.modelName ?? '', version: row.modelVersion ?? '' },
+    batch_index: row.batchIndex,
+    model:
+      row.modelName !== null
+        ? { name: row.modelName, version: row.modelVersion ?? '' }
+        : { name: servedModel?.name ?? '', version: servedModel?.version ?? '' },
     worker_id: row.workerId,
     attempts: row.attempts,
     audio: succeeded

@@ -149,6 +149,6 @@ export class GenerationsService {
 
   async view(generation: Generation): Promise<GenerationResource> {
     const url = generation.status === 'succeeded' && generation.outputKey ? await this.store.presignedGetUrl(generation.outputKey) : undefined;
-    return toGenerationResource(generation, url);
+    return toGenerationResource(generation, url, this.catalog.model);
   }
 }

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { ChorusApiError, ChorusClient } from '@chorus/client';
-import { OUTPUT_FORMATS, SAMPLERS, parseEnv, type GenerationRequestBody, type GenerationResource } from '@chorus/contracts';
+import { ConfigError, OUTPUT_FORMATS, SAMPLERS, parseEnv, type GenerationRequestBody, type GenerationResource } from '@chorus/contracts';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
@@ -49,14 +49,16 @@ export function register(program: Command): void {
     .option('--out <file>', 'wait, then download the audio to FILE')
     .option('--json', 'print the generation as JSON on stdout')
     .action(async (options: SubmitOptions) => {
-      const env = parseEnv(envSchema);
-      const client = new ChorusClient({ baseUrl: env.CHORUS_API_URL, apiKey: env.CHORUS_API_KEY });
       try {
+        const env = parseEnv(envSchema);
+        const client = new ChorusClient({ baseUrl: env.CHORUS_API_URL, apiKey: env.CHORUS_API_KEY });
         await submit(client, options);
       } catch (error) {
+        if (error instanceof ConfigError) program.error(`chorus: ${error.message}`, { exitCode: 1 });
         if (error instanceof ChorusApiError) {
-          const fields = error.problem.errors?.map((e) => `\n  ${e.field}: ${e.message}`).join('') ?? '';
-          program.error(`chorus: ${error.message} (HTTP ${error.status})${fields}`, { exitCode: 1 });
+          const { problem } = error;
+          const fields = problem.errors?.map((e) => `\n  ${e.field}: ${e.message}`).join('');
+          program.error(`chorus: ${fields ? problem.title : error.message} (HTTP ${error.status})${fields ?? ''}`, { exitCode: 1 });
         }
         throw error;
       }

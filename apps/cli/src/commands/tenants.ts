@@ -1,4 +1,4 @@
-import { DEFAULT_DATABASE_URL, LIMITS, parseEnv } from '@chorus/contracts';
+import { ConfigError, DEFAULT_DATABASE_URL, LIMITS, parseEnv } from '@chorus/contracts';
 import { TenantExistsError, TenantRepository, createPrismaClient } from '@chorus/db';
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
@@ -18,8 +18,14 @@ export function register(program: Command): void {
     .option('--priority <level>', `default priority of its generations, ${LIMITS.priorityMin} (most urgent) to ${LIMITS.priorityMax}`, parsePriority)
     .option('--json', 'print {"tenant_id", "api_key"} as JSON')
     .action(async (name: string, options: { priority?: number; json?: boolean }) => {
-      const { DATABASE_URL } = parseEnv(envSchema);
-      const prisma = createPrismaClient(DATABASE_URL, { maxConnections: 1 });
+      let databaseUrl: string;
+      try {
+        databaseUrl = parseEnv(envSchema).DATABASE_URL;
+      } catch (error) {
+        if (error instanceof ConfigError) program.error(`chorus: ${error.message}`, { exitCode: 1 });
+        throw error;
+      }
+      const prisma = createPrismaClient(databaseUrl, { maxConnections: 1 });
       try {
         const { tenant, apiKey } = await new TenantRepository(prisma).create({ name, defaultPriority: options.priority });
         if (options.json) {
