@@ -41,7 +41,7 @@ export const generationResourceSchema = z.object({
   priority: z.number().int().nullable(),
   webhook_url: z.string().nullable(),
   batch_id: z.string().nullable(),
-  /** Its row in the batch file (0-based), when it came from a batch. */
+  /** Its row in the batch file (1-based), when it came from a batch. */
   batch_index: z.number().int().nullable(),
   model: z.object({ name: z.string(), version: z.string() }),
   worker_id: z.string().nullable(),
