@@ -26,7 +26,11 @@ const MARGIN = { top: 12, right: 12, bottom: 28, left: 56 };
 export function TimeSeriesChart({ title, times, series, kind, formatValue }: ChartProps) {
   const titleId = useId();
   const descId = useId();
-  const all = series.flatMap((s) => s.values.filter((value): value is number => value != null));
+  // Bars are stacked, so their scale is set by the tallest stack; lines by the highest point.
+  const all =
+    kind === 'bars'
+      ? times.map((_, index) => series.reduce((sum, s) => sum + (s.values[index] ?? 0), 0))
+      : series.flatMap((s) => s.values.filter((value): value is number => value != null));
   const max = niceCeiling(Math.max(0, ...all));
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
@@ -66,20 +70,17 @@ export function TimeSeriesChart({ title, times, series, kind, formatValue }: Cha
           ) : null,
         )}
         {kind === 'bars' &&
-          series.map((s, seriesIndex) => {
-            const barWidth = Math.max(1, (slot * 0.8) / series.length);
-            return s.values.map((value, index) =>
-              value ? (
-                <rect
-                  key={`${s.name}-${index}`}
-                  x={x(index) - (slot * 0.8) / 2 + seriesIndex * barWidth}
-                  y={y(value)}
-                  width={barWidth}
-                  height={Math.max(0, MARGIN.top + plotHeight - y(value))}
-                  fill={s.color}
-                />
-              ) : null,
-            );
+          times.map((_, index) => {
+            let base = 0;
+            return series.map((s) => {
+              const value = s.values[index] ?? 0;
+              if (value <= 0) return null;
+              const bar = (
+                <rect key={`${s.name}-${index}`} x={x(index) - (slot * 0.8) / 2} y={y(base + value)} width={Math.max(1, slot * 0.8)} height={Math.max(0, y(base) - y(base + value))} fill={s.color} />
+              );
+              base += value;
+              return bar;
+            });
           })}
         {kind === 'lines' &&
           series.map((s) => (

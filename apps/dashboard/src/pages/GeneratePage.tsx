@@ -166,7 +166,7 @@ export function GeneratePage() {
             <input name="seed" type="number" inputMode="numeric" min={0} max={LIMITS.seedMax} step={1} value={form.seed} onChange={(event) => set('seed', event.target.value)} />
           </Field>
           <button type="button" className="secondary dice" onClick={rollSeed} aria-label="Roll a random seed" title="Roll a random seed">
-            <span aria-hidden="true">🎲</span>
+            <DiceIcon />
           </button>
         </div>
         <ErrorMessage message={formError} />
@@ -196,4 +196,16 @@ function toRequest(form: FormState): GenerationRequestBody {
   if (form.sampler) body.sampler = form.sampler as GenerationRequestBody['sampler'];
   if (form.seed.trim()) body.seed = Number(form.seed);
   return body;
+}
+
+/** A die showing five, drawn rather than an emoji, which not every system has a font for. */
+function DiceIcon() {
+  return (
+    <svg width="20" height="20" viewBox="0 0 20 20" aria-hidden="true" focusable="false">
+      <rect x="1.5" y="1.5" width="17" height="17" rx="4" fill="none" stroke="currentColor" strokeWidth="1.6" />
+      {[[6, 6], [14, 6], [10, 10], [6, 14], [14, 14]].map(([cx, cy]) => (
+        <circle key={`${cx}-${cy}`} cx={cx} cy={cy} r="1.7" fill="currentColor" />
+      ))}
+    </svg>
+  );
 }
