@@ -7,8 +7,8 @@ import { FarmStatsRepository, type FinishedRow } from './farm-stats.repository';
 export const STATS_WINDOW_SECONDS = 3600;
 export const STATS_BUCKET_SECONDS = 60;
 /**
- * A worker whose last heartbeat is older than this is shown as silent. Workers beat every few
- * seconds; three missed beats' worth of slack keeps a busy or briefly paused worker "live".
+ * A worker whose last heartbeat is older than this is shown as silent. Workers beat every 5 s
+ * by default (WORKER_HEARTBEAT_MS); the slack keeps a briefly stalled worker "live".
  */
 export const WORKER_LIVE_WITHIN_MS = 30_000;
 
