@@ -2,6 +2,12 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
+import { BatchesModule } from './batches/batches.module';
+import { IdempotencyModule } from './idempotency/idempotency.module';
+import { LimitsModule } from './limits/limits.module';
+import { RerunModule } from './rerun/rerun.module';
+import { SchedulingModule } from './scheduling/scheduling.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import type { ApiConfig } from './config/api-config';
 import { DashboardModule } from './dashboard/dashboard.module';
@@ -24,7 +30,20 @@ export interface ApiAppOptions {
  * (logger, database, queue, object store, model) as global providers.
  */
 @Module({
-  imports: [GenerationsModule, ModelsModule, HealthModule, MetricsModule, StatsModule, DashboardModule.forRoot()],
+  imports: [
+    GenerationsModule,
+    ModelsModule,
+    HealthModule,
+    MetricsModule,
+    StatsModule,
+    LimitsModule,
+    IdempotencyModule,
+    SchedulingModule,
+    WebhooksModule,
+    BatchesModule,
+    RerunModule,
+    DashboardModule.forRoot(),
+  ],
 })
 export class AppModule {
   static forRoot(config: ApiConfig, options: ApiAppOptions = {}): DynamicModule {

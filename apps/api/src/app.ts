@@ -24,6 +24,8 @@ export async function createApiApp(config: ApiConfig, options: ApiAppOptions = {
   app.disable('x-powered-by');
   // Our own JSON parser, so that its limit is ours and its errors become problem documents
   // (invalid JSON → 400, too large → 413) before any route sees the request.
+  // A JSON batch of 10,000 rows is larger than any other body; it gets its own limit.
+  app.use('/v1/batches', express.json({ limit: config.BATCH_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
   app.use(express.json({ limit: config.BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
   app.use(bodyParserErrors);
   setupOpenApi(app);

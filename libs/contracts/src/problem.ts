@@ -11,6 +11,10 @@ export const ERROR_CODES = [
   'payload_too_large',
   'not_cancelable',
   'audio_not_ready',
+  'rate_limited',
+  'quota_exceeded',
+  'idempotency_key_reused',
+  'idempotency_key_in_use',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -21,6 +25,8 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export interface FieldError {
   field: string;
   message: string;
+  /** For a batch: the 1-based row (data row of a CSV, line of a JSONL, index + 1 of `items`). */
+  row?: number;
 }
 
 export interface ProblemDocument {

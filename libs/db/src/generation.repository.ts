@@ -232,6 +232,14 @@ export class GenerationRepository {
     return this.findForTenant(tenantId, id);
   }
 
+  /** Of these ids, the generations still queued or running (the limits' concurrency count checks itself against it). */
+  async stillOpen(ids: readonly string[]): Promise<string[]> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return [];
+    const rows = await this.prisma.generation.findMany({ where: { id: { in: valid }, status: { in: ['queued', 'running'] } }, select: { id: true } });
+    return rows.map((row) => row.id);
+  }
+
   /** Rows still queued after `ageMs`, oldest first: the reconciler checks that Redis holds their jobs. */
   async findQueuedOlderThan(ageMs: number, limit = 500): Promise<Generation[]> {
     const rows = await this.prisma.$queryRaw<{ id: string }[]>`

@@ -7,6 +7,8 @@ export class WebhookUrlRefusedError extends Error {
   constructor(
     readonly url: string,
     readonly reason: string,
+    /** The host name has no address right now: nothing to judge yet, rather than something refused. */
+    readonly unresolved = false,
   ) {
     super(`webhook_url ${reason}`);
     this.name = 'WebhookUrlRefusedError';
@@ -63,9 +65,9 @@ export async function checkWebhookUrl(raw: string, options: WebhookUrlCheckOptio
     try {
       addresses = await (options.resolve ?? resolveWithDns)(host);
     } catch {
-      throw new WebhookUrlRefusedError(raw, `host ${host} does not resolve`);
+      throw new WebhookUrlRefusedError(raw, `host ${host} does not resolve`, true);
     }
-    if (addresses.length === 0) throw new WebhookUrlRefusedError(raw, `host ${host} does not resolve`);
+    if (addresses.length === 0) throw new WebhookUrlRefusedError(raw, `host ${host} does not resolve`, true);
   }
   for (const { address } of addresses) {
     const reason = refusedAddressReason(address, options);

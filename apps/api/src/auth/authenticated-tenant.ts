@@ -7,6 +7,14 @@ export interface AuthenticatedTenant {
   name: string;
   /** Priority given to its generations that ask for none. */
   defaultPriority: number;
+  /** Its quotas (`tenants` columns); null or absent is unlimited. */
+  limits?: TenantLimits;
+}
+
+export interface TenantLimits {
+  requestsPerMinute: number | null;
+  maxConcurrent: number | null;
+  audioSecondsPerDay: number | null;
 }
 
 export type AuthenticatedRequest = Request & { tenant?: AuthenticatedTenant };

@@ -11,6 +11,8 @@ export class TenantApiKeyResolver extends ApiKeyResolver {
 
   async resolve(apiKey: string): Promise<AuthenticatedTenant | null> {
     const tenant = await this.tenants.findByApiKey(apiKey);
-    return tenant ? { id: tenant.id, name: tenant.name, defaultPriority: tenant.defaultPriority } : null;
+    if (!tenant) return null;
+    const { requestsPerMinute, maxConcurrent, audioSecondsPerDay } = tenant;
+    return { id: tenant.id, name: tenant.name, defaultPriority: tenant.defaultPriority, limits: { requestsPerMinute, maxConcurrent, audioSecondsPerDay } };
   }
 }

@@ -22,6 +22,12 @@ export const apiConfigSchema = z.object({
   /** After SIGTERM: how long in-flight requests get to finish before open connections are cut. */
   API_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The window of the requests_per_minute limit; shorter only in tests. */
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** Largest batch upload (JSON, CSV, JSONL or multipart), in body-parser's notation. */
+  BATCH_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 512kb or 32mb').default('32mb'),
+  /** Lets webhooks reach loopback: only for the project's own tests. */
+  WEBHOOK_ALLOW_LOOPBACK: envBoolean.default(false),
 });
 
 export type ApiConfig = z.infer<typeof apiConfigSchema>;

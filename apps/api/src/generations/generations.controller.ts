@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -24,6 +24,7 @@ import {
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
+import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { openApiSchema } from '../openapi';
 import { ProblemException } from '../problem/problem.exception';
 import { parseOrThrow } from '../validation/parse';
@@ -46,9 +47,10 @@ export class GenerationsController {
 
   @Post()
   @HttpCode(202)
+  @UseInterceptors(IdempotencyInterceptor)
   @ApiOperation({ summary: 'Queue a generation', description: 'Defaults come from the model; the seed is chosen now when not given.' })
   @ApiBody({ schema: openApiSchema(generationRequestSchema, 'input') })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same generation.' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same answer for 24 h; the same key with a different body answers 409.' })
   @ApiAcceptedResponse({ schema: openApiSchema(generationResourceSchema) })
   async create(
     @CurrentTenant() tenant: AuthenticatedTenant,

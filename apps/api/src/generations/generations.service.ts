@@ -1,7 +1,5 @@
-import { randomInt } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import {
-  LIMITS,
   LIST_LIMIT_DEFAULT,
   withModelWindow,
   type GenerationList,
@@ -11,9 +9,14 @@ import {
 import { GenerationRepository, InvalidCursorError, isTerminal, type Generation } from '@chorus/db';
 import { ObjectStore } from '@chorus/storage';
 import { CancelBroadcast, GenerationEventPublisher, GenerationQueue } from '@chorus/queue';
+import { OutcomeNotifier } from '@chorus/webhooks';
 import { PinoLogger } from 'nestjs-pino';
 import type { AuthenticatedTenant } from '../auth/authenticated-tenant';
+import { TenantLimitsService } from '../limits/tenant-limits.service';
 import { ModelCatalog } from '../models/served-model';
+import { GenerationScheduler } from '../scheduling/generation-scheduler';
+import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy';
+import { priorityError, resolveGeneration } from './generation-defaults';
 import { ProblemException, notFound, validationProblem } from '../problem/problem.exception';
 import { parseOrThrow } from '../validation/parse';
 import { toGenerationResource } from './generation-view';
@@ -31,6 +34,10 @@ export class GenerationsService {
     private readonly store: ObjectStore,
     private readonly catalog: ModelCatalog,
     private readonly logger: PinoLogger,
+    private readonly scheduler: GenerationScheduler,
+    private readonly limits: TenantLimitsService,
+    private readonly webhookUrls: WebhookUrlPolicy,
+    private readonly notifier: OutcomeNotifier,
   ) {
     logger.setContext(GenerationsService.name);
     this.requestSchema = withModelWindow(catalog.model.windowSeconds, { secondsStartMax: catalog.model.secondsStartMax });
@@ -47,31 +54,30 @@ export class GenerationsService {
     idempotencyKey: string | undefined,
   ): Promise<{ generation: GenerationResource; created: boolean }> {
     const request = parseOrThrow(this.requestSchema, body);
-    const { model } = this.catalog;
-    const { generation, created } = await this.repository.createQueued({
-      tenantId: tenant.id,
-      idempotencyKey: idempotencyKey ?? null,
-      prompt: request.prompt,
-      negativePrompt: request.negative_prompt ?? null,
-      secondsStart: request.seconds_start ?? 0,
-      secondsTotal: request.seconds_total ?? model.windowSeconds,
-      steps: request.steps ?? model.defaults.steps,
-      cfgScale: request.cfg_scale ?? model.defaults.cfgScale,
-      sampler: request.sampler ?? model.defaults.sampler,
-      // Chosen here, not by the worker, so the record says which seed reproduces the file.
-      seed: request.seed ?? randomInt(0, LIMITS.seedMax + 1),
-      outputFormat: request.output_format ?? 'wav',
-      webhookUrl: request.webhook_url ?? null,
-      priority: request.priority ?? tenant.defaultPriority,
-    });
+    const problems = [priorityError(request.priority, tenant)];
+    const webhookRefusal = request.webhook_url ? await this.webhookUrls.refusal(request.webhook_url) : null;
+    if (webhookRefusal) problems.push({ field: 'webhook_url', message: webhookRefusal });
+    if (problems.some(Boolean)) throw validationProblem(problems.filter((problem) => problem !== null));
+    const resolved = resolveGeneration(request, this.catalog.model, tenant);
+    const admission = await this.limits.admit(tenant, { openGenerations: 1, audioSeconds: resolved.secondsTotal });
+    let generation: Generation;
+    let created: boolean;
+    try {
+      ({ generation, created } = await this.repository.createQueued({ ...resolved, tenantId: tenant.id, idempotencyKey: idempotencyKey ?? null }));
+    } catch (error) {
+      await admission.cancel();
+      throw error;
+    }
     const log = { generation_id: generation.id, tenant_id: tenant.id };
     if (!created) {
+      await admission.cancel();
       this.logger.info(log, 'idempotent retry: returning the existing generation');
       return { generation: await this.view(generation), created };
     }
+    await admission.bind([generation.id]);
     try {
-      // The level (1 most urgent … 10) is a valid BullMQ priority as it stands.
-      await this.queue.add({ generationId: generation.id, tenantId: tenant.id }, { priority: generation.priority });
+      // Fair share across tenants; the request's own level only orders it within its tenant.
+      await this.scheduler.enqueue(tenant, 'interactive', [generation]);
       this.logger.info({ ...log, seconds_total: generation.secondsTotal, steps: generation.steps }, 'generation queued');
     } catch (error) {
       // The row stands; the reconciler queues it once Redis answers again.
@@ -129,6 +135,7 @@ export class GenerationsService {
       });
       if (canceled) {
         await this.events.publish({ id, status: 'canceled', progress: canceled.progress });
+        await this.notifier.generationFinished(canceled);
         this.logger.info(log, 'queued generation canceled');
         return this.view(canceled);
       }

@@ -10,6 +10,10 @@ const TITLES: Record<ErrorCode, string> = {
   payload_too_large: 'The request body is too large',
   not_cancelable: 'The generation can no longer be canceled',
   audio_not_ready: 'The generation has no audio',
+  rate_limited: 'Too many requests',
+  quota_exceeded: 'Quota exceeded',
+  idempotency_key_reused: 'The Idempotency-Key was used with a different request',
+  idempotency_key_in_use: 'A request with this Idempotency-Key is still in progress',
   internal_error: 'Internal server error',
 };
 
@@ -20,6 +24,8 @@ export class ProblemException extends HttpException {
     status: number,
     detail?: string,
     readonly errors?: FieldError[],
+    /** Response headers that belong to the problem, e.g. Retry-After on a 429. */
+    readonly headers?: Record<string, string>,
   ) {
     super(detail ?? TITLES[code], status);
   }

@@ -33,6 +33,7 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
     if (problem.status === 401) response.setHeader('WWW-Authenticate', 'Bearer realm="chorus"');
+    if (exception instanceof ProblemException && exception.headers) response.set(exception.headers);
     response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
   }
 

@@ -1,0 +1,68 @@
+import { parse } from 'csv-parse';
+import type { FieldError } from '@chorus/contracts';
+
+/** One row of a batch as the client sent it, before validation; `row` counts from 1. */
+export interface BatchRow {
+  row: number;
+  body: unknown;
+}
+
+export interface ParsedRows {
+  rows: BatchRow[];
+  /** Rows that could not even be read (bad JSON, broken CSV quoting). */
+  errors: FieldError[];
+}
+
+/** Columns that hold numbers; a CSV cell is text, so these are converted before validation. */
+const NUMERIC_COLUMNS = new Set(['seconds_start', 'seconds_total', 'steps', 'cfg_scale', 'seed', 'priority']);
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * A CSV with a header row naming generation fields (`prompt,seconds_total,steps,…`). Empty cells
+ * are absent fields; numeric columns become numbers when they look like one (otherwise the text
+ * goes to validation, which names the field). Text is kept exactly, `=cmd()` included: it is
+ * stored as a prompt, never evaluated, and escaped wherever a CSV is produced.
+ */
+export async function rowsFromCsv(text: string): Promise<ParsedRows> {
+  const rows: BatchRow[] = [];
+  const parser = parse(text, { columns: true, bom: true, skip_empty_lines: true, relax_column_count: false });
+  try {
+    for await (const record of parser as AsyncIterable<Record<string, string>>) {
+      const body: Record<string, unknown> = {};
+      for (const [column, cell] of Object.entries(record)) {
+        const name = column.trim();
+        if (cell === '') continue;
+        body[name] = NUMERIC_COLUMNS.has(name) && NUMBER.test(cell.trim()) ? Number(cell.trim()) : cell;
+      }
+      rows.push({ row: rows.length + 1, body });
+    }
+  } catch (error) {
+    const { lines, message } = error as { lines?: number; message: string };
+    // csv-parse counts lines from 1 with the header as line 1.
+    return { rows, errors: [{ row: lines ? Math.max(1, lines - 1) : rows.length + 1, field: 'csv', message: `cannot be read: ${message}` }] };
+  }
+  return { rows, errors: [] };
+}
+
+/** JSON Lines: one generation body per line; blank lines are skipped but still counted. */
+export function rowsFromJsonl(text: string): ParsedRows {
+  const rows: BatchRow[] = [];
+  const errors: FieldError[] = [];
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  let row = 0;
+  for (const line of lines) {
+    if (line.trim() === '') continue;
+    row += 1;
+    try {
+      rows.push({ row, body: JSON.parse(line) });
+    } catch {
+      errors.push({ row, field: 'line', message: 'is not valid JSON' });
+    }
+  }
+  return { rows, errors };
+}
+
+/** `items` of a JSON batch body. */
+export function rowsFromItems(items: unknown[]): ParsedRows {
+  return { rows: items.map((body, i) => ({ row: i + 1, body })), errors: [] };
+}

@@ -1,0 +1,171 @@
+import { once } from 'node:events';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
+import { FileInterceptor } from '@nestjs/platform-express';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { stringify } from 'csv-stringify/sync';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
+import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
+import { ProblemException } from '../problem/problem.exception';
+import { parseOrThrow } from '../validation/parse';
+import { rowsFromCsv, rowsFromItems, rowsFromJsonl, type ParsedRows } from './batch-rows';
+import { BATCH_MAX_ROWS, BatchesService, type BatchOptions, type ManifestLine } from './batches.service';
+import type { BatchResourceBody } from './batch-view';
+import { BATCH_FILE_FIELD, BATCH_UPLOAD_LIMIT_BYTES, CSV_TYPES, JSONL_TYPES } from './batch-upload';
+
+const jsonBatchSchema = z
+  .object({
+    items: z.array(z.unknown()),
+    webhook_url: z.string().optional(),
+    priority: z.number().int('must be an integer').optional(),
+  })
+  .strict();
+
+/** Batch-level options of an upload (multipart fields or query parameters): text, so converted. */
+const uploadOptionsSchema = z.object({
+  webhook_url: z.string().min(1).optional(),
+  priority: z
+    .string()
+    .regex(/^\d+$/, 'must be an integer')
+    .transform(Number)
+    .optional(),
+});
+
+interface UploadedBatchFile {
+  buffer: Buffer;
+  originalname: string;
+  mimetype: string;
+}
+
+@ApiTags('batches')
+@ApiBearerAuth()
+@Controller('v1/batches')
+export class BatchesController {
+  constructor(private readonly batches: BatchesService) {}
+
+  @Post()
+  @HttpCode(202)
+  @UseInterceptors(FileInterceptor(BATCH_FILE_FIELD, { limits: { fileSize: BATCH_UPLOAD_LIMIT_BYTES, files: 1 } }), IdempotencyInterceptor)
+  @ApiOperation({
+    summary: 'Submit a batch of generations',
+    description:
+      `Up to ${BATCH_MAX_ROWS} rows with the fields of a generation body, as JSON {items, webhook_url?, priority?}, ` +
+      'as text/csv (a header row of field names) or application/x-ndjson (one object per line), or as a multipart upload ' +
+      `(field "${BATCH_FILE_FIELD}", .csv or .jsonl). Every row is checked first: one bad row answers 400 listing each bad ` +
+      'row and field, and creates nothing. For CSV/JSONL bodies, webhook_url and priority are query parameters (or multipart fields).',
+  })
+  @ApiConsumes('application/json', 'text/csv', 'application/x-ndjson', 'multipart/form-data')
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same batch for 24 h.' })
+  @ApiQuery({ name: 'webhook_url', required: false })
+  @ApiQuery({ name: 'priority', required: false })
+  @ApiAcceptedResponse({ description: 'The batch: id, status, total, counts by status' })
+  async create(
+    @CurrentTenant() tenant: AuthenticatedTenant,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+    @Body() body: unknown,
+    @Query() query: unknown,
+    @UploadedFile() file: UploadedBatchFile | undefined,
+  ): Promise<BatchResourceBody> {
+    let parsed: ParsedRows;
+    let options: BatchOptions;
+    if (file) {
+      const fields = parseOrThrow(uploadOptionsSchema, { ...(query as object), ...(body as object) });
+      options = { webhookUrl: fields.webhook_url, priority: fields.priority };
+      const text = file.buffer.toString('utf8');
+      parsed = isJsonl(file.originalname, file.mimetype) ? rowsFromJsonl(text) : await rowsFromCsv(text);
+    } else if (request.is(['application/json', 'application/*+json'])) {
+      const json = parseOrThrow(jsonBatchSchema, body);
+      options = { webhookUrl: json.webhook_url, priority: json.priority };
+      parsed = rowsFromItems(json.items);
+    } else if (typeof body === 'string' && request.is([...CSV_TYPES, ...JSONL_TYPES])) {
+      const fields = parseOrThrow(uploadOptionsSchema, query, 'query');
+      options = { webhookUrl: fields.webhook_url, priority: fields.priority };
+      parsed = request.is([...JSONL_TYPES]) ? rowsFromJsonl(body) : await rowsFromCsv(body);
+    } else {
+      throw new ProblemException(
+        'unsupported_media_type',
+        415,
+        `send the batch as application/json, text/csv, application/x-ndjson or multipart/form-data, not ${request.headers['content-type'] ?? 'no content type'}`,
+      );
+    }
+    if (parsed.errors.length) {
+      throw new ProblemException('validation_error', 400, `${parsed.errors.length} rows cannot be read; nothing was created`, parsed.errors);
+    }
+    const batch = await this.batches.create(tenant, parsed.rows, options);
+    response.location(`/v1/batches/${batch.id}`);
+    return batch;
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ description: 'The batch with counts of its generations by status' })
+  get(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string): Promise<BatchResourceBody> {
+    return this.batches.get(tenant, id);
+  }
+
+  @Get(':id/manifest')
+  @ApiOperation({
+    summary: 'Stream the manifest: one line per row',
+    description: 'JSON Lines by default: row, id, status, params, seed, model, audio {url (presigned), key, format, bytes, seconds}, error. ?format=csv gives a CSV whose text cells are escaped against formula injection.',
+  })
+  @ApiQuery({ name: 'format', required: false, enum: ['jsonl', 'csv'] })
+  @ApiProduces('application/x-ndjson', 'text/csv')
+  async manifest(
+    @CurrentTenant() tenant: AuthenticatedTenant,
+    @Param('id') id: string,
+    @Query('format') format: string | undefined,
+    @Res() response: Response,
+  ): Promise<void> {
+    const asCsv = parseOrThrow(z.enum(['jsonl', 'csv']).default('jsonl'), format, 'query.format') === 'csv';
+    const lines = this.batches.manifest(tenant, id);
+    // The first read answers 404 for an unknown batch, before any byte of the stream is sent.
+    let next = await lines.next();
+    response.status(200).type(asCsv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+    response.setHeader('content-disposition', `inline; filename="batch-${id}.${asCsv ? 'csv' : 'jsonl'}"`);
+    if (asCsv) await write(response, stringify([MANIFEST_CSV_COLUMNS]));
+    for (; !next.done; next = await lines.next()) {
+      await write(response, asCsv ? csvLine(next.value) : `${JSON.stringify(next.value)}\n`);
+    }
+    response.end();
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel what has not finished', description: 'Queued rows end at once; running ones stop between two sampler steps.' })
+  cancel(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string): Promise<BatchResourceBody> {
+    return this.batches.cancel(tenant, id);
+  }
+}
+
+async function write(response: Response, chunk: string): Promise<void> {
+  if (!response.write(chunk)) await once(response, 'drain');
+}
+
+function isJsonl(fileName: string, mimeType: string): boolean {
+  return /\.(jsonl|ndjson)$/i.test(fileName) || (JSONL_TYPES as readonly string[]).includes(mimeType);
+}
+
+const MANIFEST_CSV_COLUMNS = [
+  'row', 'id', 'status', 'prompt', 'negative_prompt', 'seconds_start', 'seconds_total', 'steps', 'cfg_scale',
+  'sampler', 'seed', 'output_format', 'model_version', 'audio_url', 'audio_key', 'bytes', 'error',
+];
+
+function csvLine(line: ManifestLine): string {
+  const { params } = line;
+  return stringify([
+    [
+      line.row, line.id, line.status, params.prompt, params.negative_prompt, params.seconds_start, params.seconds_total,
+      params.steps, params.cfg_scale, params.sampler, line.seed, params.output_format, line.model.version,
+      line.audio?.url ?? null, line.audio?.key ?? null, line.audio?.bytes ?? null, line.error,
+    ].map(spreadsheetSafe),
+  ]);
+}
+
+/**
+ * A text cell a spreadsheet would run as a formula (=, +, -, @, tab, carriage return first) gets
+ * a leading apostrophe, as OWASP advises: the text reads the same and is never evaluated.
+ */
+export function spreadsheetSafe(cell: string | number | null): string | number | null {
+  return typeof cell === 'string' && /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
+}

@@ -1,0 +1,37 @@
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { createRedis } from '@chorus/queue';
+import type { Redis } from 'ioredis';
+import { API_CONFIG, type ApiConfig } from '../config/api-config';
+import { RequestRateInterceptor } from './request-rate.interceptor';
+import { TenantLimitCounters } from './tenant-limit-counters';
+import { TenantLimitsService } from './tenant-limits.service';
+
+const LIMITS_REDIS = Symbol('chorus:limits-redis');
+
+/** Per-tenant rate limits and quotas; the counters share the queue's Redis under its prefix. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: LIMITS_REDIS,
+      inject: [API_CONFIG],
+      useFactory: (config: ApiConfig) => createRedis({ redisUrl: config.REDIS_URL, prefix: config.BULLMQ_PREFIX }),
+    },
+    {
+      provide: TenantLimitCounters,
+      inject: [LIMITS_REDIS, API_CONFIG],
+      useFactory: (redis: Redis, config: ApiConfig) => new TenantLimitCounters(redis, config.BULLMQ_PREFIX),
+    },
+    TenantLimitsService,
+    { provide: APP_INTERCEPTOR, useClass: RequestRateInterceptor },
+  ],
+  exports: [TenantLimitsService],
+})
+export class LimitsModule implements OnApplicationShutdown {
+  constructor(@Inject(LIMITS_REDIS) private readonly redis: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit();
+  }
+}

@@ -1,0 +1,32 @@
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { createRedis, FairShare, GenerationQueue } from '@chorus/queue';
+import type { Redis } from 'ioredis';
+import { API_CONFIG, type ApiConfig } from '../config/api-config';
+import { GenerationScheduler } from './generation-scheduler';
+
+const SCHEDULING_REDIS = Symbol('chorus:scheduling-redis');
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: SCHEDULING_REDIS,
+      inject: [API_CONFIG],
+      useFactory: (config: ApiConfig) => createRedis({ redisUrl: config.REDIS_URL, prefix: config.BULLMQ_PREFIX }),
+    },
+    {
+      provide: FairShare,
+      inject: [SCHEDULING_REDIS, GenerationQueue],
+      useFactory: (redis: Redis, queue: GenerationQueue) => new FairShare(redis, queue.queue),
+    },
+    GenerationScheduler,
+  ],
+  exports: [GenerationScheduler],
+})
+export class SchedulingModule implements OnApplicationShutdown {
+  constructor(@Inject(SCHEDULING_REDIS) private readonly redis: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit();
+  }
+}
