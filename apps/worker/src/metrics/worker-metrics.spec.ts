@@ -46,13 +46,34 @@ describe('WorkerMetrics', () => {
     expect(text).toContain('chorus_model_load_seconds{model="chorus-tiny",version="0.1.0",provider="cpu"} 1.5');
   });
 
-  it('counts a failure by reason only when the generation failed', async () => {
+  it('counts failed and retried attempts by reason, and tells a shutdown hand-back from a retry', async () => {
     const metrics = new WorkerMetrics();
-    metrics.generationEnded('failed', 2, 'upload_failed');
-    metrics.generationEnded('canceled', 1);
+    metrics.attemptEnded({ status: 'queued', failure: 'ServiceUnavailable' });
+    metrics.attemptEnded({ status: 'failed', failure: 'ServiceUnavailable' });
+    metrics.attemptEnded({ status: 'queued', handedBack: true });
+    metrics.attemptEnded({ status: 'canceled' });
     const text = await metrics.registry.metrics();
-    expect(text).toMatch(/^chorus_generation_failures_total\{reason="upload_failed"\} 1$/m);
-    expect(text).not.toMatch(/chorus_generation_failures_total\{reason="unknown"\}/);
-    expect(text).toMatch(/^chorus_generations_total\{outcome="canceled"\} 1$/m);
+    expect(text).toMatch(/^chorus_generation_failures_total\{reason="ServiceUnavailable"\} 2$/m);
+    for (const outcome of ['retried', 'failed', 'handed_back', 'canceled']) {
+      expect(text).toMatch(new RegExp(`^chorus_generation_attempts_total\\{outcome="${outcome}"\\} 1$`, 'm'));
+    }
+  });
+
+  it('times every stage of a succeeded generation', async () => {
+    const metrics = new WorkerMetrics();
+    metrics.attemptEnded({
+      status: 'succeeded',
+      queueMs: 1500,
+      inferenceMs: 900,
+      encodeMs: 40,
+      uploadMs: 60,
+      modelMs: { textEncoding: 10, sampling: 800, decoding: 90 },
+    });
+    const text = await metrics.registry.metrics();
+    const sums = Object.fromEntries(
+      [...text.matchAll(/^chorus_generation_stage_seconds_sum\{stage="(\w+)"\} ([\d.]+)$/gm)].map(([, stage, sum]) => [stage, Number(sum)]),
+    );
+    expect(sums).toEqual({ queue_wait: 1.5, text_encoding: 0.01, sampling: 0.8, decoding: 0.09, encoding: 0.04, upload: 0.06 });
+    expect(text).toMatch(/^chorus_generation_duration_seconds_sum 1$/m);
   });
 });

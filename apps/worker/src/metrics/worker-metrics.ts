@@ -4,8 +4,23 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 export const GENERATION_STAGES = ['queue_wait', 'text_encoding', 'sampling', 'decoding', 'encoding', 'upload'] as const;
 export type GenerationStage = (typeof GENERATION_STAGES)[number];
 
-/** How a job left this worker. `handed_back`: returned to the queue at shutdown for another worker. */
-export type GenerationOutcome = 'succeeded' | 'failed' | 'canceled' | 'handed_back';
+/**
+ * How an attempt left this worker. `retried`: failed, queued again with backoff; `handed_back`:
+ * returned to the queue at shutdown for another worker, no attempt counted.
+ */
+export type AttemptOutcome = 'succeeded' | 'failed' | 'canceled' | 'retried' | 'handed_back';
+
+/** What the worker reports about an attempt that ended (WorkerState's `attempt-finished`). */
+export interface EndedAttempt {
+  status: 'succeeded' | 'failed' | 'canceled' | 'queued';
+  queueMs?: number;
+  inferenceMs?: number;
+  encodeMs?: number;
+  uploadMs?: number;
+  modelMs?: { textEncoding: number; sampling: number; decoding: number };
+  failure?: string;
+  handedBack?: boolean;
+}
 
 /** Seconds; queue waits and whole renders run from milliseconds (tiny model, idle farm) to minutes. */
 const STAGE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -42,15 +57,14 @@ export class WorkerMetrics {
 
   readonly generationSeconds = new Histogram({
     name: 'chorus_generation_duration_seconds',
-    help: 'Time from a worker taking a generation to its end, by outcome.',
-    labelNames: ['outcome'] as const,
+    help: 'Worker time of a succeeded generation: inference + encoding + upload.',
     buckets: STAGE_BUCKETS,
     registers: [this.registry],
   });
 
-  readonly generations = new Counter({
-    name: 'chorus_generations_total',
-    help: 'Generations that left this worker, by outcome (succeeded, failed, canceled, handed_back).',
+  readonly attempts = new Counter({
+    name: 'chorus_generation_attempts_total',
+    help: 'Attempts that ended on this worker, by outcome (succeeded, failed, canceled, retried, handed_back).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
@@ -72,7 +86,7 @@ export class WorkerMetrics {
 
   readonly failures = new Counter({
     name: 'chorus_generation_failures_total',
-    help: 'Failed generation attempts, by reason (the error code written to the generation).',
+    help: 'Failed generation attempts (final or retried), by reason: the error class, e.g. InferenceThreadError, or the S3 error code.',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
@@ -156,10 +170,23 @@ export class WorkerMetrics {
     this.batchSize.observe(size);
   }
 
-  generationEnded(outcome: GenerationOutcome, seconds: number, failureReason?: string): void {
-    this.generations.inc({ outcome });
-    this.generationSeconds.observe({ outcome }, seconds);
-    if (outcome === 'failed') this.failures.inc({ reason: failureReason ?? 'unknown' });
+  /** Counts the attempt by outcome and, for a succeeded one, times every stage it went through. */
+  attemptEnded(attempt: EndedAttempt): void {
+    const outcome: AttemptOutcome =
+      attempt.status !== 'queued' ? attempt.status : attempt.handedBack ? 'handed_back' : 'retried';
+    this.attempts.inc({ outcome });
+    if (attempt.failure !== undefined && (outcome === 'failed' || outcome === 'retried')) this.failures.inc({ reason: attempt.failure });
+    if (outcome !== 'succeeded') return;
+    const stages: [GenerationStage, number | undefined][] = [
+      ['queue_wait', attempt.queueMs],
+      ['text_encoding', attempt.modelMs?.textEncoding],
+      ['sampling', attempt.modelMs?.sampling],
+      ['decoding', attempt.modelMs?.decoding],
+      ['encoding', attempt.encodeMs],
+      ['upload', attempt.uploadMs],
+    ];
+    for (const [stage, ms] of stages) if (ms !== undefined) this.observeStage(stage, ms / 1000);
+    this.generationSeconds.observe(((attempt.inferenceMs ?? 0) + (attempt.encodeMs ?? 0) + (attempt.uploadMs ?? 0)) / 1000);
   }
 }
 
