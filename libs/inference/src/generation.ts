@@ -51,12 +51,12 @@ export function validateGenerationRequest(m: ModelManifest, r: Partial<Generatio
     throw new InvalidRequestError('prompt', `a non-empty text of at most ${LIMITS.promptMaxChars} characters`, prompt ?? '');
   }
   if (prompt.length > LIMITS.promptMaxChars) {
-    throw new InvalidRequestError('prompt', `at most ${LIMITS.promptMaxChars} characters`, `${prompt.length} characters`);
+    throw new InvalidRequestError('prompt', `at most ${LIMITS.promptMaxChars} characters`, prompt.length);
   }
   let negativePrompt = r.negativePrompt;
   if (negativePrompt !== undefined) {
     if (typeof negativePrompt !== 'string' || negativePrompt.length > LIMITS.promptMaxChars) {
-      throw new InvalidRequestError('negativePrompt', `a text of at most ${LIMITS.promptMaxChars} characters`, `${String(negativePrompt).length} characters`);
+      throw new InvalidRequestError('negativePrompt', `a text of at most ${LIMITS.promptMaxChars} characters`, String(negativePrompt).length);
     }
     if (negativePrompt.trim().length === 0) negativePrompt = undefined;
   }
