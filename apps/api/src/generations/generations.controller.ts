@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -22,7 +22,6 @@ import {
   type GenerationResource,
 } from '@chorus/contracts';
 import type { Request, Response } from 'express';
-import { z } from 'zod';
 import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { openApiSchema } from '../openapi';
@@ -30,11 +29,6 @@ import { ProblemException } from '../problem/problem.exception';
 import { parseOrThrow } from '../validation/parse';
 import { GenerationEventStream } from './generation-event-stream';
 import { GenerationsService } from './generations.service';
-
-const idempotencyKeySchema = z
-  .string()
-  .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters')
-  .optional();
 
 @ApiTags('generations')
 @ApiBearerAuth()
@@ -55,7 +49,6 @@ export class GenerationsController {
   async create(
     @CurrentTenant() tenant: AuthenticatedTenant,
     @Body() body: unknown,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<GenerationResource> {
@@ -63,8 +56,9 @@ export class GenerationsController {
     if (request.is(['application/json', 'application/*+json']) === false) {
       throw new ProblemException('unsupported_media_type', 415, `send the body as application/json, not ${request.headers['content-type']}`);
     }
-    const key = parseOrThrow(idempotencyKeySchema, idempotencyKey, 'header.idempotency-key');
-    const { generation, created } = await this.generations.create(tenant, body, key);
+    // Idempotency-Key is the interceptor's: it replays a repeated request before it gets here, and
+    // forgets the key after 24 hours, so the key is not written to the row (whose unique index would not).
+    const { generation, created } = await this.generations.create(tenant, body, undefined);
     response.location(`/v1/generations/${generation.id}`);
     if (!created) response.status(200);
     return generation;
