@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LIMITS } from '@chorus/contracts';
+import { InvalidRequestError } from './errors';
+import { DEFAULT_SECONDS_TOTAL, resolveSeed, validateGenerationRequest } from './generation';
+import { readManifest, windowSeconds, type ModelManifest } from './manifest';
+
+let m: ModelManifest;
+beforeAll(async () => {
+  m = await readManifest(path.resolve(__dirname, '../../../models/chorus-tiny'));
+});
+
+function fieldError(run: () => unknown): InvalidRequestError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof InvalidRequestError) return error;
+    throw error;
+  }
+  throw new Error('expected an InvalidRequestError');
+}
+
+describe('validateGenerationRequest', () => {
+  it("fills in the model's defaults, 0 s start, 10 s (or the window) and a random seed", () => {
+    const r = validateGenerationRequest(m, { prompt: 'warm pad' });
+    expect(r).toMatchObject({
+      prompt: 'warm pad',
+      secondsStart: 0,
+      secondsTotal: Math.min(DEFAULT_SECONDS_TOTAL, windowSeconds(m)),
+      steps: m.defaults.steps,
+      cfgScale: m.defaults.cfg_scale,
+      sampler: m.defaults.sampler,
+    });
+    expect(Number.isInteger(r.seed) && r.seed >= 0 && r.seed <= LIMITS.seedMax).toBe(true);
+    expect(r.negativePrompt).toBeUndefined();
+  });
+
+  it('keeps what the caller gave and drops a blank negative prompt', () => {
+    const given = { prompt: 'p', negativePrompt: 'hiss', secondsStart: 2, secondsTotal: 3, steps: 9, cfgScale: 1.5, sampler: 'euler' as const, seed: 0 };
+    expect(validateGenerationRequest(m, given)).toEqual(given);
+    expect(validateGenerationRequest(m, { prompt: 'p', negativePrompt: '  ' }).negativePrompt).toBeUndefined();
+  });
+
+  it.each([
+    [{ prompt: '' }, 'prompt', /non-empty/],
+    [{ prompt: '   ' }, 'prompt', /non-empty/],
+    [{ prompt: 'x'.repeat(LIMITS.promptMaxChars + 1) }, 'prompt', /at most 2000 characters, got 2001/],
+    [{ prompt: 'p', negativePrompt: 'x'.repeat(LIMITS.promptMaxChars + 1) }, 'negativePrompt', /at most 2000/],
+    [{ prompt: 'p', secondsStart: -1 }, 'secondsStart', /a number >= 0 and <= 32, got -1/],
+    [{ prompt: 'p', secondsTotal: 0 }, 'secondsTotal', /> 0/],
+    [{ prompt: 'p', secondsTotal: 12 }, 'secondsTotal', /<= 11\.88 \(the model's window\), got 12/],
+    [{ prompt: 'p', secondsTotal: Number.NaN }, 'secondsTotal', /> 0/],
+    [{ prompt: 'p', steps: 0 }, 'steps', /an integer >= 1 and <= 500, got 0/],
+    [{ prompt: 'p', steps: 2.5 }, 'steps', /integer/],
+    [{ prompt: 'p', cfgScale: 26 }, 'cfgScale', /<= 25/],
+    [{ prompt: 'p', sampler: 'ddim' as never }, 'sampler', /one of euler, dpmpp-2m, dpmpp-3m-sde, got "ddim"/],
+    [{ prompt: 'p', seed: 2 ** 32 }, 'seed', /<= 4294967295/],
+    [{ prompt: 'p', seed: -1 }, 'seed', />= 0/],
+  ])('refuses %j, naming %s and its allowed range', (request, field, message) => {
+    const error = fieldError(() => validateGenerationRequest(m, request));
+    expect(error.field).toBe(field);
+    expect(error.message).toMatch(message);
+  });
+});
+
+describe('resolveSeed', () => {
+  it('keeps a given seed, including 0', () => {
+    expect(resolveSeed(0)).toBe(0);
+    expect(resolveSeed(123)).toBe(123);
+  });
+
+  it('draws a uint32 when none is given', () => {
+    const seeds = new Set(Array.from({ length: 20 }, () => resolveSeed()));
+    for (const s of seeds) expect(Number.isInteger(s) && s >= 0 && s <= LIMITS.seedMax).toBe(true);
+    expect(seeds.size).toBeGreaterThan(15);
+  });
+});
