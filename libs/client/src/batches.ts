@@ -8,11 +8,46 @@ import { ChorusClient } from './chorus-client';
  */
 export interface BatchResource {
   id: string;
+  /** queued | running | canceling, then completed or canceled once no row is queued or running. */
   status: string;
   total: number;
   counts: { queued: number; running: number; succeeded: number; failed: number; canceled: number };
+  webhook_url?: string | null;
   created_at: string;
   finished_at: string | null;
+  canceled_at?: string | null;
+  manifest_url?: string;
+}
+
+/** One line of the JSONL manifest: a row of the batch file and what became of it. */
+export interface BatchManifestLine {
+  row: number;
+  id: string;
+  status: string;
+  params: {
+    prompt: string;
+    negative_prompt: string | null;
+    seconds_start: number;
+    seconds_total: number;
+    steps: number;
+    cfg_scale: number;
+    sampler: string;
+    output_format: string;
+  };
+  seed: number;
+  model: { name: string | null; version: string | null };
+  /** Present once the row succeeded; `url` is presigned and short-lived. */
+  audio: { url: string; key: string; format: string; bytes: number | null; seconds: number | null } | null;
+  error: string | null;
+}
+
+export interface CreateBatchOptions {
+  /** Sent as `Idempotency-Key`: submitting the same file again with it returns the same batch (24 h). */
+  idempotencyKey?: string;
+  /** Receives batch.completed / batch.canceled. */
+  webhookUrl?: string;
+  /** Default priority of rows that give none. */
+  priority?: number;
 }
 
 export type BatchFileFormat = 'csv' | 'jsonl';
@@ -30,15 +65,38 @@ export function batchFormatOf(fileName: string): BatchFileFormat | null {
 declare module './chorus-client' {
   interface ChorusClient {
     /** Uploads a batch file's text; nothing is created unless every row is valid. */
-    createBatch(content: string, format: BatchFileFormat): Promise<BatchResource>;
+    createBatch(content: string, format: BatchFileFormat, options?: CreateBatchOptions): Promise<BatchResource>;
     getBatch(id: string): Promise<BatchResource>;
     /** The manifest (one line per row: generation id, status, audio key) as the API serves it. */
     getBatchManifest(id: string): Promise<Blob>;
+    /** The manifest's lines, parsed, in row order. */
+    readBatchManifest(id: string): Promise<BatchManifestLine[]>;
+    /** Cancels the rows that have not finished. */
+    cancelBatch(id: string): Promise<BatchResource>;
   }
 }
 
-ChorusClient.prototype.createBatch = function createBatch(this: ChorusClient, content: string, format: BatchFileFormat) {
-  return this['json']<BatchResource>('POST', '/v1/batches', { body: content, headers: { 'content-type': CONTENT_TYPES[format] } });
+ChorusClient.prototype.createBatch = function createBatch(this: ChorusClient, content: string, format: BatchFileFormat, options: CreateBatchOptions = {}) {
+  const headers: Record<string, string> = { 'content-type': CONTENT_TYPES[format] };
+  if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
+  const params = new URLSearchParams();
+  if (options.webhookUrl) params.set('webhook_url', options.webhookUrl);
+  if (options.priority !== undefined) params.set('priority', String(options.priority));
+  const search = params.size > 0 ? `?${params}` : '';
+  return this['json']<BatchResource>('POST', `/v1/batches${search}`, { body: content, headers });
+};
+
+ChorusClient.prototype.readBatchManifest = async function readBatchManifest(this: ChorusClient, id: string) {
+  const response = await this['request']('GET', `/v1/batches/${encodeURIComponent(id)}/manifest`, { headers: { accept: 'application/x-ndjson' } });
+  const text = await response.text();
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as BatchManifestLine);
+};
+
+ChorusClient.prototype.cancelBatch = function cancelBatch(this: ChorusClient, id: string) {
+  return this['json']<BatchResource>('POST', `/v1/batches/${encodeURIComponent(id)}/cancel`);
 };
 
 ChorusClient.prototype.getBatch = function getBatch(this: ChorusClient, id: string) {

@@ -94,6 +94,15 @@ export class TenantRepository {
     return row.tenant;
   }
 
+  /**
+   * Changes a tenant's quotas: a number sets one, null removes it (unlimited), an absent field
+   * keeps it. Returns the tenant as it now is, or null when there is no such tenant.
+   */
+  async setLimits(id: string, limits: Partial<Pick<Tenant, 'requestsPerMinute' | 'maxConcurrent' | 'audioSecondsPerDay' | 'defaultPriority'>>): Promise<Tenant | null> {
+    const { count } = await this.prisma.tenant.updateMany({ where: { id }, data: limits });
+    return count === 1 ? this.findById(id) : null;
+  }
+
   findById(id: string): Promise<Tenant | null> {
     return this.prisma.tenant.findUnique({ where: { id } });
   }

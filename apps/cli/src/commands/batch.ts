@@ -1,0 +1,286 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { batchFormatOf, ChorusApiError, ChorusClient, type BatchManifestLine, type BatchResource } from '@chorus/client';
+import { ConfigError, LIMITS, parseEnv } from '@chorus/contracts';
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+
+const envSchema = z.object({
+  CHORUS_API_URL: z.string().url().default('http://127.0.0.1:3000'),
+  CHORUS_API_KEY: z.string({ error: 'is required: the API key of your tenant (chorus tenants create NAME)' }).min(1),
+});
+
+/** What `chorus batch` remembers in the output folder, so that running it again resumes. */
+export const STATE_FILE = '.chorus-batch.json';
+
+interface BatchState {
+  version: 1;
+  file: string;
+  fileSha256: string;
+  apiUrl: string;
+  batchId: string;
+  submittedAt: string;
+}
+
+export interface BatchRunOptions {
+  file: string;
+  out: string;
+  apiUrl: string;
+  apiKey: string;
+  webhookUrl?: string;
+  priority?: number;
+  pollIntervalMs?: number;
+  /** Files downloaded at once. */
+  concurrency?: number;
+  /** Stops the run between two steps (the test's stand-in for Ctrl-C). */
+  signal?: AbortSignal;
+  onEvent?: (event: BatchRunEvent) => void;
+}
+
+export type BatchRunEvent =
+  | { type: 'submitted' | 'resumed'; batchId: string; total: number }
+  | { type: 'progress'; batch: BatchResource; downloaded: number }
+  | { type: 'downloaded' | 'kept'; row: number; file: string };
+
+export interface BatchRunResult {
+  batchId: string;
+  status: string;
+  total: number;
+  /** Files fetched by this run. */
+  downloaded: number;
+  /** Files a previous run had already fetched completely. */
+  kept: number;
+  failed: { row: number; status: string; error: string | null }[];
+}
+
+/**
+ * Submits a batch file (CSV or JSONL) and downloads each finished file into `out` as it
+ * completes. The batch id lives in `out/.chorus-batch.json`; run again with the same file and
+ * folder and it resumes the same batch, fetching only files not yet there in full. The
+ * submission carries an Idempotency-Key made from the file's hash, so even a run interrupted
+ * between submitting and writing its state resumes the same batch rather than starting another.
+ */
+export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult> {
+  const format = batchFormatOf(options.file);
+  if (!format) throw new Error(`${options.file}: the batch file must end in .csv, .jsonl or .ndjson`);
+  const content = await readFile(options.file, 'utf8');
+  const fileSha256 = createHash('sha256').update(content).digest('hex');
+  const client = new ChorusClient({ baseUrl: options.apiUrl, apiKey: options.apiKey });
+  await mkdir(options.out, { recursive: true });
+
+  const statePath = path.join(options.out, STATE_FILE);
+  const previous = await readState(statePath);
+  let batchId: string;
+  if (previous) {
+    if (previous.fileSha256 !== fileSha256 || previous.apiUrl !== options.apiUrl) {
+      throw new Error(
+        `${options.out} holds another batch (${previous.batchId}, from ${previous.file} on ${previous.apiUrl}); ` +
+          `use another --out folder, or delete ${statePath} to start over`,
+      );
+    }
+    batchId = previous.batchId;
+    const batch = await retrying(() => client.getBatch(batchId), options.signal);
+    options.onEvent?.({ type: 'resumed', batchId, total: batch.total });
+  } else {
+    const batch = await retrying(
+      () => client.createBatch(content, format, { idempotencyKey: `chorus-batch-${fileSha256}`, webhookUrl: options.webhookUrl, priority: options.priority }),
+      options.signal,
+    );
+    batchId = batch.id;
+    await writeState(statePath, { version: 1, file: path.resolve(options.file), fileSha256, apiUrl: options.apiUrl, batchId, submittedAt: new Date().toISOString() });
+    options.onEvent?.({ type: 'submitted', batchId, total: batch.total });
+  }
+
+  const result: BatchRunResult = { batchId, status: 'queued', total: 0, downloaded: 0, kept: 0, failed: [] };
+  const saved = new Set<number>();
+  let lastFinished = -1;
+  let lines: BatchManifestLine[] = [];
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const batch = await retrying(() => client.getBatch(batchId), options.signal);
+    result.status = batch.status;
+    result.total = batch.total;
+    const finished = batch.counts.succeeded + batch.counts.failed + batch.counts.canceled;
+    if (finished !== lastFinished) {
+      lines = await retrying(() => client.readBatchManifest(batchId), options.signal);
+      const width = String(batch.total).length;
+      const ready = lines.filter((line) => line.audio && !saved.has(line.row));
+      await eachLimited(ready, options.concurrency ?? 4, async (line) => {
+        options.signal?.throwIfAborted();
+        const file = path.join(options.out, fileNameFor(line, width));
+        if (await isComplete(file, line.audio!.bytes)) {
+          result.kept += 1;
+          options.onEvent?.({ type: 'kept', row: line.row, file });
+        } else {
+          await download(line.audio!.url, file, options.signal);
+          result.downloaded += 1;
+          options.onEvent?.({ type: 'downloaded', row: line.row, file });
+        }
+        saved.add(line.row);
+      });
+      lastFinished = finished;
+    }
+    options.onEvent?.({ type: 'progress', batch, downloaded: saved.size });
+    const done = batch.status === 'completed' || batch.status === 'canceled';
+    if (done && lines.every((line) => !line.audio || saved.has(line.row))) break;
+    await sleep(options.pollIntervalMs ?? 2_000, undefined, { signal: options.signal });
+  }
+
+  result.failed = lines.filter((line) => line.status !== 'succeeded').map((line) => ({ row: line.row, status: line.status, error: line.error }));
+  // The record of the run beside the files: each row's parameters, seed, outcome and file name.
+  const width = String(result.total).length;
+  const manifest = lines.map((line) => {
+    const { audio, ...rest } = line;
+    return JSON.stringify({ ...rest, file: audio ? fileNameFor(line, width) : null, bytes: audio?.bytes ?? null, key: audio?.key ?? null });
+  });
+  await writeFile(path.join(options.out, 'manifest.jsonl'), manifest.length ? `${manifest.join('\n')}\n` : '');
+  return result;
+}
+
+/** `0042-warm-analog-pad-in-c-minor.wav`: row first, so the folder lists in file order. */
+export function fileNameFor(line: BatchManifestLine, width: number): string {
+  const slug = line.params.prompt
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48)
+    .replace(/-+$/, '');
+  return `${String(line.row).padStart(width, '0')}${slug ? `-${slug}` : ''}.${line.audio?.format ?? line.params.output_format}`;
+}
+
+async function isComplete(file: string, bytes: number | null): Promise<boolean> {
+  try {
+    const info = await stat(file);
+    return info.isFile() && (bytes === null ? info.size > 0 : info.size === bytes);
+  } catch {
+    return false;
+  }
+}
+
+/** Downloads into `<file>.part` and renames, so a file under its final name is always whole. */
+async function download(url: string, file: string, signal?: AbortSignal): Promise<void> {
+  const response = await fetch(url, { signal });
+  if (!response.ok || !response.body) throw new Error(`downloading ${path.basename(file)} failed: HTTP ${response.status}`);
+  const partial = `${file}.part`;
+  await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(partial), { signal });
+  await rename(partial, file);
+}
+
+async function readState(file: string): Promise<BatchState | null> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as BatchState;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Error(`${file} is not a readable batch state (${(error as Error).message}); delete it to start over`);
+  }
+}
+
+async function writeState(file: string, state: BatchState): Promise<void> {
+  await writeFile(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
+}
+
+/** Waits out 429 answers (rate limits) and brief network failures; other errors are the caller's. */
+async function retrying<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await call();
+    } catch (error) {
+      const transient = (error instanceof ChorusApiError && (error.status === 429 || error.status === 503)) || error instanceof TypeError;
+      if (!transient || attempt >= 8) throw error;
+      await sleep(Math.min(30_000, 500 * 2 ** attempt), undefined, { signal });
+    }
+  }
+}
+
+async function eachLimited<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
+}
+
+/** `chorus batch FILE.csv|FILE.jsonl --out DIR`. */
+export function register(program: Command): void {
+  program
+    .command('batch')
+    .description('submit a batch file to a running farm and download each file as it finishes; run again to resume (CHORUS_API_URL, CHORUS_API_KEY)')
+    .argument('<file>', 'a .csv with a header row of generation fields, or a .jsonl with one generation body per line')
+    .requiredOption('--out <dir>', 'folder for the audio files, manifest.jsonl and the resume state')
+    .option('--webhook-url <url>', 'receives batch.completed / batch.canceled')
+    .option('--priority <level>', `default priority of rows that give none (${LIMITS.priorityMin} most urgent … ${LIMITS.priorityMax})`, integer)
+    .option('--poll-interval <seconds>', 'how often to ask for progress', (value) => integer(value) * 1000, 2000)
+    .option('--concurrency <n>', 'files downloaded at once', integer, 4)
+    .option('--json', 'print the result as JSON instead of a progress bar and summary')
+    .action(async (file: string, options: { out: string; webhookUrl?: string; priority?: number; pollInterval: number; concurrency: number; json?: boolean }) => {
+      let env: z.infer<typeof envSchema>;
+      try {
+        env = parseEnv(envSchema);
+      } catch (error) {
+        if (error instanceof ConfigError) program.error(`chorus: ${error.message}`, { exitCode: 2 });
+        throw error;
+      }
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      const bar = options.json || !process.stderr.isTTY ? null : new SingleBar({ format: 'batch {bar} {value}/{total} finished | {downloaded} downloaded | {failed} failed', hideCursor: true });
+      try {
+        const result = await runBatch({
+          file,
+          out: options.out,
+          apiUrl: env.CHORUS_API_URL,
+          apiKey: env.CHORUS_API_KEY,
+          webhookUrl: options.webhookUrl,
+          priority: options.priority,
+          pollIntervalMs: options.pollInterval,
+          concurrency: options.concurrency,
+          signal: controller.signal,
+          onEvent: (event) => {
+            if (event.type === 'submitted' || event.type === 'resumed') {
+              if (!options.json) process.stderr.write(`${event.type === 'submitted' ? 'submitted' : 'resuming'} batch ${event.batchId} (${event.total} rows)\n`);
+              bar?.start(event.total, 0, { downloaded: 0, failed: 0 });
+            } else if (event.type === 'progress') {
+              const { counts } = event.batch;
+              const finished = counts.succeeded + counts.failed + counts.canceled;
+              if (bar) bar.update(finished, { downloaded: event.downloaded, failed: counts.failed });
+              else if (!options.json) process.stderr.write(`${finished}/${event.batch.total} finished, ${event.downloaded} downloaded, ${counts.failed} failed\n`);
+            }
+          },
+        });
+        bar?.stop();
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify({ batch_id: result.batchId, status: result.status, total: result.total, downloaded: result.downloaded, kept: result.kept, failed: result.failed })}\n`);
+        } else {
+          process.stdout.write(
+            `batch ${result.batchId} ${result.status}: ${result.total - result.failed.length} files in ${options.out} ` +
+              `(${result.downloaded} downloaded now, ${result.kept} already there)\n`,
+          );
+          for (const failure of result.failed) process.stdout.write(`  row ${failure.row}: ${failure.status}${failure.error ? ` (${failure.error})` : ''}\n`);
+        }
+        if (result.failed.length) process.exitCode = 1;
+      } catch (error) {
+        bar?.stop();
+        if (controller.signal.aborted) {
+          process.stderr.write(`interrupted; run the same command again to resume\n`);
+          process.exitCode = 130;
+          return;
+        }
+        if (error instanceof ChorusApiError) program.error(`chorus: ${error.message}`, { exitCode: 1 });
+        throw error;
+      }
+    });
+}
+
+function integer(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number');
+  return Number(value);
+}
