@@ -5,10 +5,15 @@ import { z } from 'zod';
 
 const envSchema = z.object({ DATABASE_URL: z.string().url().default(DEFAULT_DATABASE_URL) });
 
+/** A limit option: a number, or NONE to remove the limit. */
+type LimitValue = number | typeof NONE;
+// commander turns a parser's null into '', so "no limit" travels as this marker.
+const NONE = 'none';
+
 interface LimitOptions {
-  rpm?: number | null;
-  concurrent?: number | null;
-  audioSecondsPerDay?: number | null;
+  rpm?: LimitValue;
+  concurrent?: LimitValue;
+  audioSecondsPerDay?: LimitValue;
   priority?: number;
   json?: boolean;
 }
@@ -37,9 +42,9 @@ export function register(program: Command): void {
         const tenant = (isUuid(name) ? await repository.findById(name) : null) ?? (await repository.findByName(name));
         if (!tenant) program.error(`chorus: no tenant named or with id "${name}"`, { exitCode: 1 });
         const changes = {
-          ...(options.rpm !== undefined ? { requestsPerMinute: options.rpm } : {}),
-          ...(options.concurrent !== undefined ? { maxConcurrent: options.concurrent } : {}),
-          ...(options.audioSecondsPerDay !== undefined ? { audioSecondsPerDay: options.audioSecondsPerDay } : {}),
+          ...(options.rpm !== undefined ? { requestsPerMinute: orNull(options.rpm) } : {}),
+          ...(options.concurrent !== undefined ? { maxConcurrent: orNull(options.concurrent) } : {}),
+          ...(options.audioSecondsPerDay !== undefined ? { audioSecondsPerDay: orNull(options.audioSecondsPerDay) } : {}),
           ...(options.priority !== undefined ? { defaultPriority: options.priority } : {}),
         };
         const updated = Object.keys(changes).length ? await repository.setLimits(tenant!.id, changes) : tenant;
@@ -72,9 +77,13 @@ function describe(tenant: Tenant): string {
   );
 }
 
+function orNull(value: LimitValue): number | null {
+  return value === NONE ? null : value;
+}
+
 function limit(flag: string, integer: boolean) {
-  return (value: string): number | null => {
-    if (value === 'none' || value === 'unlimited') return null;
+  return (value: string): LimitValue => {
+    if (value === 'none' || value === 'unlimited') return NONE;
     const number = Number(value);
     const valid = integer ? /^\d+$/.test(value) && number >= 1 && number <= 1_000_000_000 : Number.isFinite(number) && number > 0;
     if (!valid) throw new InvalidArgumentError(`${flag} must be ${integer ? 'a whole number from 1' : 'a number above 0'}, or "none"`);
