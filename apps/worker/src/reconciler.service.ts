@@ -1,0 +1,90 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { GenerationRepository } from '@chorus/db';
+import { createRedis, GenerationQueue, prefixedKey, type QueueConnection } from '@chorus/queue';
+import { LOGGER, type Logger } from './logger';
+import { QUEUE_CONNECTION } from './tokens';
+import { WORKER_CONFIG, type WorkerConfig } from './worker-config';
+
+/**
+ * Postgres is the truth, Redis can be rebuilt: every interval one worker of the farm (whoever takes
+ * the Redis lock) re-adds the jobs of generations that Postgres says are queued but Redis no longer
+ * holds (Redis restarted without persistence, a job was deleted by hand, an add failed after the
+ * insert). Re-added jobs carry no priority, so they run ahead of prioritized work: they have
+ * waited longest.
+ */
+@Injectable()
+export class Reconciler {
+  private timer?: NodeJS.Timeout;
+  private redis?: Redis;
+  private running?: Promise<number>;
+
+  constructor(
+    private readonly generations: GenerationRepository,
+    private readonly queue: GenerationQueue,
+    @Inject(QUEUE_CONNECTION) private readonly connection: QueueConnection,
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.config.RECONCILE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => 0);
+    await this.redis?.quit();
+    this.redis = undefined;
+  }
+
+  /** One pass if this worker wins the farm-wide lock for this interval. Returns the jobs re-added. */
+  async tick(): Promise<number> {
+    if (this.running) return 0;
+    this.running = (async () => {
+      try {
+        if (!(await this.takeLock())) return 0;
+        return await this.reconcile();
+      } catch (error) {
+        this.logger.warn({ err: error }, 'reconciliation failed');
+        return 0;
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  /** Re-adds the missing jobs; no lock (tests, tools). */
+  async reconcile(): Promise<number> {
+    const rows = await this.generations.findQueuedOlderThan(this.config.RECONCILE_MIN_AGE_MS);
+    let requeued = 0;
+    for (const row of rows) {
+      const job = await this.queue.getJob(row.id);
+      if (job) {
+        const state = await job.getState();
+        // A job Redis finished while the row says queued: its outcome never reached Postgres.
+        if (state !== 'completed' && state !== 'failed') continue;
+        await job.remove();
+      }
+      await this.queue.add({ generationId: row.id, tenantId: row.tenantId });
+      requeued++;
+      this.logger.warn({ generationId: row.id, tenantId: row.tenantId }, 'generation was queued in Postgres but not in Redis; re-queued');
+    }
+    return requeued;
+  }
+
+  /** One holder per interval: the lock expires on its own, so a dead holder blocks nobody for long. */
+  private async takeLock(): Promise<boolean> {
+    this.redis ??= createRedis(this.connection);
+    const key = prefixedKey(this.connection, QUEUE_LOCK_NAME);
+    // A little under the interval, so the holder's own next tick is not locked out by timer jitter.
+    const ttl = Math.max(1, Math.floor(this.config.RECONCILE_INTERVAL_MS * 0.8));
+    const taken = await this.redis.set(key, this.config.WORKER_ID, 'PX', ttl, 'NX');
+    return taken === 'OK';
+  }
+}
+
+const QUEUE_LOCK_NAME = 'generations:reconciler-lock';

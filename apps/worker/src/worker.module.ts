@@ -1,0 +1,76 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { DatabaseModule } from '@chorus/db';
+import { ModelRunner } from '@chorus/inference';
+import { CancelBroadcast, GenerationEventPublisher, GenerationQueue, type QueueConnection } from '@chorus/queue';
+import { ObjectStore } from '@chorus/storage';
+import { GenerationConsumer } from './generations/generation.consumer';
+import { GenerationProcessor } from './generations/generation.processor';
+import { HeartbeatService } from './heartbeat.service';
+import { Batcher } from './inference/batcher';
+import { WorkerHealthModule } from './health/worker-health.module';
+import { LOGGER, type Logger } from './logger';
+import { WorkerMetrics } from './metrics/worker-metrics';
+import { WorkerMetricsModule } from './metrics/worker-metrics.module';
+import { Reconciler } from './reconciler.service';
+import { QUEUE_CONNECTION } from './tokens';
+import { WORKER_CONFIG, type WorkerConfig } from './worker-config';
+import { WorkerLifecycle } from './worker-lifecycle';
+import { WorkerState } from './worker-state';
+
+@Module({})
+export class WorkerModule {
+  static forRoot(config: WorkerConfig, logger: Logger): DynamicModule {
+    const connection: QueueConnection = { redisUrl: config.REDIS_URL, prefix: config.BULLMQ_PREFIX };
+    return {
+      module: WorkerModule,
+      global: true,
+      imports: [DatabaseModule.forRoot({ databaseUrl: config.DATABASE_URL }), WorkerMetricsModule, WorkerHealthModule],
+      providers: [
+        { provide: WORKER_CONFIG, useValue: config },
+        { provide: LOGGER, useValue: logger },
+        { provide: QUEUE_CONNECTION, useValue: connection },
+        { provide: WorkerState, useFactory: () => new WorkerState(config.WORKER_ID) },
+        {
+          provide: ModelRunner,
+          // Loaded once, before anything takes a job: the worker is only ready with its model warm.
+          useFactory: () =>
+            ModelRunner.start({
+              modelDir: config.MODEL_DIR,
+              executionProvider: config.ORT_EXECUTION_PROVIDER,
+              requireGpu: config.ORT_REQUIRE_GPU,
+            }),
+        },
+        {
+          provide: Batcher,
+          inject: [ModelRunner, WorkerMetrics],
+          useFactory: (runner: ModelRunner, metrics: WorkerMetrics) =>
+            new Batcher(runner, config.WORKER_MAX_BATCH, config.WORKER_BATCH_WINDOW_MS, {
+              batch: (size) => metrics.observeBatch(size),
+              step: (sampler, seconds) => metrics.observeStep(sampler, seconds),
+            }),
+        },
+        {
+          provide: ObjectStore,
+          useFactory: () =>
+            new ObjectStore({
+              endpoint: config.S3_ENDPOINT,
+              region: config.S3_REGION,
+              bucket: config.S3_BUCKET,
+              accessKeyId: config.S3_ACCESS_KEY_ID,
+              secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+              forcePathStyle: config.S3_FORCE_PATH_STYLE,
+            }),
+        },
+        { provide: GenerationQueue, useFactory: () => new GenerationQueue(connection) },
+        { provide: CancelBroadcast, useFactory: () => new CancelBroadcast(connection) },
+        { provide: GenerationEventPublisher, useFactory: () => new GenerationEventPublisher(connection) },
+        GenerationProcessor,
+        GenerationConsumer,
+        HeartbeatService,
+        Reconciler,
+        WorkerLifecycle,
+      ],
+      exports: [WORKER_CONFIG, LOGGER, QUEUE_CONNECTION, WorkerState, ModelRunner, ObjectStore, GenerationConsumer, HeartbeatService, Reconciler],
+    };
+  }
+}
