@@ -4,6 +4,7 @@ import type { GenerationResource as Generation } from '@chorus/contracts';
 import { describeError } from './errors';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
+const WATCHDOG_MS = 10_000;
 export const isTerminal = (status: string) => TERMINAL.has(status);
 
 /**
@@ -23,16 +24,31 @@ export function useGeneration(client: ChorusClient, id: string, initial?: Genera
       if (signal.aborted) return;
       setGeneration(current);
       while (!signal.aborted && !isTerminal(current.status)) {
+        // A stream that stays open but goes quiet (a proxy holding it, a missed message) must not
+        // leave the page "running" forever: check the record now and then, and end the stream
+        // once it says the generation is over.
+        const stream = new AbortController();
+        const stopStream = () => stream.abort();
+        signal.addEventListener('abort', stopStream, { once: true });
+        const watchdog = setInterval(() => {
+          client.getGeneration(id).then((latest) => {
+            if (isTerminal(latest.status)) stream.abort();
+          }, () => undefined);
+        }, WATCHDOG_MS);
         try {
-          for await (const event of client.streamEvents(id, { signal })) {
+          for await (const event of client.streamEvents(id, { signal: stream.signal })) {
             const update = eventUpdate(event);
             setGeneration((previous) => (previous ? { ...previous, ...update } : previous));
             if (update.status && isTerminal(update.status)) break;
           }
-        } catch (caught) {
+        } catch {
           if (signal.aborted) return;
-          // The stream broke (proxy timeout, network blip): poll once, then reconnect.
-          await sleep(1000, signal);
+          // The stream broke (proxy timeout, network blip) or the watchdog ended it: wait a
+          // moment unless it is over, then read the record and reconnect if still needed.
+          if (!stream.signal.aborted) await sleep(1000, signal);
+        } finally {
+          clearInterval(watchdog);
+          signal.removeEventListener('abort', stopStream);
         }
         if (signal.aborted) return;
         current = await client.getGeneration(id);

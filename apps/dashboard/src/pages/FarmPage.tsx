@@ -12,7 +12,7 @@ const QUEUE_STATES: Array<{ key: keyof FarmStats['queue']; label: string }> = [
   { key: 'prioritized', label: 'Prioritized' },
   { key: 'delayed', label: 'Delayed (retry backoff)' },
   { key: 'active', label: 'Active' },
-  { key: 'failed', label: 'Failed' },
+  { key: 'failed', label: 'Failed or canceled, kept' },
 ];
 
 export function FarmPage() {
@@ -59,15 +59,19 @@ export function FarmPage() {
           </p>
           <section aria-labelledby="queue-heading">
             <h2 id="queue-heading">Queue</h2>
-            <dl className="tiles">
+            <h3 id="record-heading">Generations (Postgres, the record)</h3>
+            <dl className="tiles" aria-labelledby="record-heading">
               <div>
-                <dt>Queued (database)</dt>
+                <dt>Queued</dt>
                 <dd>{stats.generations.queued}</dd>
               </div>
               <div>
-                <dt>Running (database)</dt>
+                <dt>Running</dt>
                 <dd>{stats.generations.running}</dd>
               </div>
+            </dl>
+            <h3 id="jobs-heading">Jobs (BullMQ on Redis)</h3>
+            <dl className="tiles" aria-labelledby="jobs-heading">
               {QUEUE_STATES.map((state) => (
                 <div key={state.key}>
                   <dt>{state.label}</dt>

@@ -1,0 +1,215 @@
+/**
+ * Issue 6's "done when": the dashboard in Debian's Chromium against a real farm (API + one worker
+ * from dist/, Postgres, Redis, s3rver). Each page is saved as a PNG in test/browser/screenshots/.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { canvasesHaveInk, launchChromium, saveScreenshot } from './chromium';
+import { startFarm, type FarmUnderTest } from './farm-under-test';
+
+let farm: FarmUnderTest;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  [farm, browser] = await Promise.all([startFarm('browser'), launchChromium()]);
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+}, 240_000);
+
+afterEach((context) => {
+  // The farm's own output says why a page waited in vain.
+  if (context.task.result?.state === 'fail') console.error(farm?.logs());
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await farm?.close();
+}, 60_000);
+
+const heading = (name: string) => page.getByRole('heading', { level: 1, name });
+
+async function finished(id: string): Promise<void> {
+  await expect.poll(async () => (await farm.client.getGeneration(id)).status, { timeout: 120_000, interval: 500 }).toMatch(/succeeded|failed|canceled/);
+}
+
+describe('the dashboard', () => {
+  it('signs in by keyboard with an API key kept in sessionStorage only', async () => {
+    await page.goto(farm.url);
+    await expect.poll(() => heading('Sign in to Chorus').isVisible()).toBe(true);
+    await saveScreenshot(page, '1-sign-in');
+
+    // A wrong key is refused on the form, in words.
+    await page.keyboard.type('not-a-key');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/API key is not valid/i);
+
+    const field = page.getByLabel('API key');
+    await field.fill(farm.apiKey);
+    await field.press('Enter');
+    await heading('Generate').waitFor();
+
+    const storage = await page.evaluate(() => ({ session: { ...sessionStorage }, local: { ...localStorage }, cookie: document.cookie }));
+    expect(Object.values(storage.session)).toContain(farm.apiKey);
+    expect(JSON.stringify(storage.local)).not.toContain(farm.apiKey);
+    expect(storage.cookie).not.toContain(farm.apiKey);
+  }, 60_000);
+
+  it('shows the API’s message next to the field that caused it', async () => {
+    await page.getByLabel('Prompt', { exact: true }).fill('   ');
+    await page.getByRole('button', { name: 'Generate', exact: true }).click();
+    const prompt = page.getByLabel('Prompt', { exact: true });
+    await expect.poll(() => prompt.getAttribute('aria-invalid')).toBe('true');
+    const describedBy = (await prompt.getAttribute('aria-describedby')) ?? '';
+    const message = await page.locator(`[id="${describedBy.split(' ').pop()}"]`).textContent();
+    expect(message).toMatch(/must not be empty/);
+    expect(await page.locator('body').textContent()).not.toMatch(/\bat .+:\d+:\d+/);
+  });
+
+  it('generates a 3-second clip with live progress, then plays it and draws its waveform and spectrogram', async () => {
+    await page.getByLabel('Prompt', { exact: true }).fill('a warm analog pad in c minor');
+    await page.getByLabel('Negative prompt').fill('noise, clicks');
+    await page.getByLabel(/^Duration/).fill('3');
+    await page.getByLabel('Steps').fill('12');
+    await page.getByRole('button', { name: 'Roll a random seed' }).click();
+    const seed = await page.getByLabel('Seed', { exact: true }).inputValue();
+    expect(Number(seed)).toBeGreaterThanOrEqual(0);
+
+    // Record every status and progress value the panel shows, from the moment it appears.
+    await page.evaluate(() => {
+      const seen: { statuses: string[]; progress: number[] } = { statuses: [], progress: [] };
+      (window as unknown as { seen: typeof seen }).seen = seen;
+      new MutationObserver(() => {
+        const article = document.querySelector('article[data-generation-id]');
+        const status = article?.getAttribute('data-status');
+        if (status && seen.statuses.at(-1) !== status) seen.statuses.push(status);
+        const bar = article?.querySelector('progress');
+        if (bar && bar.hasAttribute('value') && seen.progress.at(-1) !== bar.value) seen.progress.push(bar.value);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status', 'value'] });
+    });
+    await page.getByRole('button', { name: 'Generate', exact: true }).click();
+
+    const panel = page.locator('article[data-generation-id]').first();
+    await panel.waitFor({ timeout: 5_000 });
+    const id = (await panel.getAttribute('data-generation-id'))!;
+    await page.locator(`article[data-generation-id="${id}"][data-status="succeeded"]`).waitFor({ timeout: 180_000 });
+    const seen = await page.evaluate(() => (window as unknown as { seen: { statuses: string[]; progress: number[] } }).seen);
+    expect(['queued', 'running']).toContain(seen.statuses[0]);
+    expect(seen.statuses.at(-1)).toBe('succeeded');
+    expect([...seen.progress].sort((a, b) => a - b)).toEqual(seen.progress);
+
+    const generation = await farm.client.getGeneration(id);
+    expect(generation).toMatchObject({ status: 'succeeded', seconds_total: 3, steps: 12, seed: Number(seed), negative_prompt: 'noise, clicks' });
+
+    // The player: loaded, then playing once Play is pressed.
+    const play = panel.getByRole('button', { name: /^Play/ });
+    await expect.poll(() => play.isEnabled(), { timeout: 30_000 }).toBe(true);
+    await play.click();
+    await page.waitForFunction(
+      (generationId) => {
+        const audio = document.querySelector<HTMLAudioElement>(`audio[data-generation-id="${generationId}"]`);
+        return audio !== null && !audio.paused && audio.currentTime > 0.25;
+      },
+      id,
+      { timeout: 15_000 },
+    );
+    expect(Math.abs((await page.locator(`audio[data-generation-id="${id}"]`).evaluate((audio: HTMLAudioElement) => audio.duration)) - 3)).toBeLessThan(0.05);
+    await panel.getByRole('button', { name: /^Pause/ }).click();
+
+    await expect.poll(() => canvasesHaveInk(page, `article[data-generation-id="${id}"] [data-testid="waveform"]`)).toBe(true);
+    await panel.getByRole('img', { name: /^Spectrogram of/ }).waitFor();
+    expect(await canvasesHaveInk(page, `article[data-generation-id="${id}"] .spectrogram`)).toBe(true);
+
+    const download = panel.getByRole('link', { name: /^Download WAV/ });
+    expect(await download.getAttribute('download')).toBe(`${id}.wav`);
+    expect(await panel.getByText(seed, { exact: true }).count()).toBeGreaterThan(0);
+    await saveScreenshot(page, '2-generate');
+  }, 240_000);
+
+  it('lists generations in History, filters them, compares two, and cancels a running one', async () => {
+    const second = await farm.client.createGeneration({ prompt: 'a 120 bpm kick drum', seconds_total: 2, steps: 8 });
+    await finished(second.id);
+
+    await page.getByRole('link', { name: 'History' }).click();
+    await heading('History').waitFor();
+    const rows = page.locator('.history-list > li');
+    await expect.poll(() => rows.count()).toBe(2);
+
+    // Filter on prompt text.
+    await page.getByLabel('Prompt contains').fill('kick');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().getAttribute('data-generation-id')).toBe(second.id);
+    await page.getByLabel('Prompt contains').fill('');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => rows.count()).toBe(2);
+
+    // Select both and play them in turn.
+    for (const checkbox of await page.getByRole('checkbox', { name: /Select for comparison/ }).all()) await checkbox.check();
+    const comparison = page.getByRole('region', { name: 'Compare' });
+    await comparison.waitFor();
+    await expect.poll(() => comparison.getByRole('button', { name: /^Play/ }).evaluateAll((buttons) => buttons.every((b) => !(b as HTMLButtonElement).disabled)), { timeout: 30_000 }).toBe(true);
+    await comparison.getByRole('button', { name: 'Play in turn (A, then B)' }).click();
+    const playing = () =>
+      page.evaluate(() => Array.from(document.querySelectorAll<HTMLAudioElement>('.comparison audio')).map((audio) => !audio.paused && audio.currentTime > 0.05));
+    await expect.poll(playing, { interval: 50 }).toEqual([true, false]);
+    await saveScreenshot(page, '3-history-compare');
+    // When A ends, B starts.
+    await expect.poll(playing, { interval: 50, timeout: 15_000 }).toEqual([false, true]);
+    await comparison.getByRole('button', { name: 'Stop' }).click();
+    await comparison.getByRole('button', { name: 'Clear selection' }).click();
+
+    // A long generation, canceled from the list while it runs.
+    const long = await farm.client.createGeneration({ prompt: 'a long evolving drone', seconds_total: 3, steps: 500 });
+    await page.reload();
+    await heading('History').waitFor();
+    const longRow = page.locator(`.history-list > li[data-generation-id="${long.id}"]`);
+    await longRow.getByRole('button', { name: /^Cancel/ }).click();
+    await expect.poll(async () => (await farm.client.getGeneration(long.id)).status, { timeout: 30_000 }).toBe('canceled');
+    await expect.poll(() => longRow.locator('.badge').textContent(), { timeout: 10_000 }).toBe('canceled');
+  }, 240_000);
+
+  it('fills the Generate form from a finished generation with "Use these settings"', async () => {
+    const rows = page.locator('.history-list > li');
+    const kick = rows.filter({ hasText: 'a 120 bpm kick drum' });
+    await kick.getByRole('button', { name: /^Show/ }).click();
+    const settings = await farm.client.getGeneration((await kick.getAttribute('data-generation-id'))!);
+    await kick.getByRole('button', { name: 'Use these settings' }).click();
+    await heading('Generate').waitFor();
+    expect(await page.getByLabel('Prompt', { exact: true }).inputValue()).toBe(settings.prompt);
+    expect(await page.getByLabel('Seed', { exact: true }).inputValue()).toBe(String(settings.seed));
+    expect(await page.getByLabel('Steps').inputValue()).toBe(String(settings.steps));
+    expect(Number(await page.getByLabel(/^Duration/).inputValue())).toBe(settings.seconds_total);
+  });
+
+  it('shows the farm: queue depth, a live worker, and the last hour as charts', async () => {
+    await page.getByRole('link', { name: 'Farm' }).click();
+    await heading('Farm').waitFor();
+    const worker = page.locator('table.workers tr[data-live="true"]', { hasText: farm.workerId });
+    await worker.waitFor();
+    expect(await worker.textContent()).toContain('live');
+    expect(await worker.textContent()).toContain('chorus-tiny');
+    // Queue depth as the API reports it (nothing is in flight now, so the numbers hold still).
+    const stats = await farm.client.getStats();
+    const tiles = (headingId: string) =>
+      page
+        .locator(`dl[aria-labelledby="${headingId}"] > div`)
+        .evaluateAll((groups) => Object.fromEntries(groups.map((group) => [group.querySelector('dt')!.textContent, Number(group.querySelector('dd')!.textContent)])));
+    expect(await tiles('record-heading')).toEqual({ Queued: stats.generations.queued, Running: stats.generations.running });
+    expect(await tiles('jobs-heading')).toMatchObject({ Waiting: stats.queue.waiting, Active: stats.queue.active });
+    const throughput = page.getByRole('img', { name: /Throughput/ });
+    await expect.poll(() => throughput.locator('rect').count()).toBeGreaterThan(0);
+    await page.getByRole('img', { name: /p50 and p95/ }).waitFor();
+    await saveScreenshot(page, '5-farm');
+  });
+
+  it('signs out, forgetting the key', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await heading('Sign in to Chorus').waitFor();
+    expect(JSON.stringify(await page.evaluate(() => ({ ...sessionStorage })))).not.toContain(farm.apiKey);
+    await page.reload();
+    await heading('Sign in to Chorus').waitFor();
+  });
+});
