@@ -44,21 +44,28 @@ async function handle(pipeline: GenerationPipeline, message: ToThread): Promise<
   }
   const { jobId, requests } = message;
   const flags = new Int32Array(message.cancelFlags);
-  await pipeline.run(
-    requests.map((request, item) => ({
-      request,
-      isAborted: () => Atomics.load(flags, item) !== 0,
-      onProgress: (step, steps) => post({ type: 'progress', jobId, item, step, steps }),
-    })),
-    (item, outcome) => {
-      if (outcome.ok) {
-        const buffers = outcome.audio.channels.map((c) => c.buffer as ArrayBuffer);
-        post({ type: 'item-done', jobId, item, audio: outcome.audio }, buffers);
-      } else {
-        post({ type: 'item-failed', jobId, item, error: serializeError(outcome.error) });
-      }
-    },
-  );
+  const settled = new Set<number>();
+  try {
+    await pipeline.run(
+      requests.map((request, item) => ({
+        request,
+        isAborted: () => Atomics.load(flags, item) !== 0,
+        onProgress: (step, steps) => post({ type: 'progress', jobId, item, step, steps }),
+      })),
+      (item, outcome) => {
+        settled.add(item);
+        if (outcome.ok) {
+          const buffers = outcome.audio.channels.map((c) => c.buffer as ArrayBuffer);
+          post({ type: 'item-done', jobId, item, audio: outcome.audio }, buffers);
+        } else {
+          post({ type: 'item-failed', jobId, item, error: serializeError(outcome.error) });
+        }
+      },
+    );
+  } catch (error) {
+    // The thread stays up for the next job; this one's unsettled items get the error.
+    requests.forEach((_, item) => settled.has(item) || post({ type: 'item-failed', jobId, item, error: serializeError(error) }));
+  }
   post({ type: 'job-done', jobId });
 }
 

@@ -2,6 +2,7 @@
  * The caller's handle on one inference thread: it posts requests, relays per-step progress, turns
  * AbortSignals into shared abort flags and hands back the audio (transferred, not copied).
  */
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
@@ -53,7 +54,13 @@ interface PendingItem {
 function startThread(options: ThreadOptions): Worker {
   if (__filename.endsWith('.ts')) {
     const entry = path.join(__dirname, 'inference-thread.ts');
-    return new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData: options });
+    const tsx = createRequire(__filename).resolve('tsx/cjs');
+    return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(entry)});`, {
+      eval: true,
+      workerData: options,
+      // tsx reads the path aliases (@chorus/*) from here, whatever the working directory.
+      env: { ...process.env, TSX_TSCONFIG_PATH: path.resolve(__dirname, '../../../tsconfig.json') },
+    });
   }
   return new Worker(path.join(__dirname, 'inference-thread.js'), { workerData: options });
 }

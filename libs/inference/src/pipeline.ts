@@ -38,6 +38,12 @@ interface Sessions {
   vaeDecoder: ort.InferenceSession;
 }
 
+interface DecodedAudio {
+  /** [N, channels, samples] */
+  data: Float32Array;
+  samples: number;
+}
+
 /** Sampling stopped because every item of the batch was aborted. */
 class AllAborted extends Error {}
 
@@ -301,8 +307,8 @@ export class GenerationPipeline {
     return { x, t, feeds };
   }
 
-  /** Decodes latents [C, L] each into audio [N, channels, L·ratio] in one VAE pass. */
-  async decode(latents: Float32Array[]): Promise<Float32Array> {
+  /** Decodes latents [C, L] each into audio [N, channels, samples] in one VAE pass. */
+  async decode(latents: Float32Array[]): Promise<DecodedAudio> {
     const m = this.manifest;
     const n = latents.length;
     const batch = new Float32Array(n * this.latentSize);
@@ -310,18 +316,20 @@ export class GenerationPipeline {
     const out = await this.sessions.vaeDecoder.run({
       [m.vae.decoder.inputs.latent]: new ort.Tensor('float32', batch, [n, m.latent_channels, m.window_frames]),
     });
-    return out[m.vae.decoder.outputs.audio].data as Float32Array;
+    const audio = out[m.vae.decoder.outputs.audio];
+    const [, channels, samples] = audio.dims;
+    if (channels !== m.channels) throw new Error(`the VAE decoder gave ${channels} channels, model.json says ${m.channels}`);
+    return { data: audio.data as Float32Array, samples };
   }
 
   /** The first round(seconds_total · rate) frames of item k, clamped to [−1, 1], one array per channel. */
-  private trim(audio: Float32Array, k: number, request: GenerationRequest, timingsMs: GeneratedAudio['timingsMs']): GeneratedAudio {
+  private trim(audio: DecodedAudio, k: number, request: GenerationRequest, timingsMs: GeneratedAudio['timingsMs']): GeneratedAudio {
     const m = this.manifest;
-    const windowSamples = m.window_frames * m.downsampling_ratio;
-    const frames = Math.min(windowSamples, Math.round(request.secondsTotal * m.sample_rate));
+    const frames = Math.min(audio.samples, Math.round(request.secondsTotal * m.sample_rate));
     const channels: Float32Array[] = [];
     for (let c = 0; c < m.channels; c++) {
-      const start = (k * m.channels + c) * windowSamples;
-      const channel = audio.slice(start, start + frames);
+      const start = (k * m.channels + c) * audio.samples;
+      const channel = audio.data.slice(start, start + frames);
       for (let j = 0; j < frames; j++) {
         const v = channel[j];
         channel[j] = v > 1 ? 1 : v < -1 ? -1 : v === v ? v : 0;

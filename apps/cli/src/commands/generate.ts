@@ -95,6 +95,7 @@ async function generate(options: GenerateOptions): Promise<void> {
   const request = toRequest(manifest, options);
 
   const runner = await asUsage(() => ModelRunner.start({ modelDir }));
+  if (runner.fallbackReason) process.stderr.write(`chorus: warning: ${runner.fallbackReason}\n`);
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
