@@ -162,7 +162,7 @@ export function FarmPage() {
                 title="Duration, submit to finish (p50 and p95)"
                 kind="lines"
                 times={times}
-                formatValue={(value) => (value === 0 ? "0" : formatMs(value))}
+                formatValue={(value) => (value === 0 ? '0' : formatMs(value))}
                 series={[
                   { name: 'p50', color: '#2f3d9e', values: stats.buckets.map((bucket) => bucket.p50_ms) },
                   { name: 'p95', color: '#c25e00', values: stats.buckets.map((bucket) => bucket.p95_ms) },
