@@ -121,9 +121,13 @@ function readWav(bytes: Uint8Array) {
 /** Follows a generation over SSE to its end. */
 async function follow(id: string, onEvent?: (event: GenerationStreamEvent) => void | Promise<void>): Promise<GenerationStreamEvent[]> {
   const events: GenerationStreamEvent[] = [];
-  for await (const event of client.streamEvents(id, { signal: AbortSignal.timeout(240_000) })) {
-    events.push(event);
-    await onEvent?.(event);
+  try {
+    for await (const event of client.streamEvents(id, { signal: AbortSignal.timeout(240_000) })) {
+      events.push(event);
+      await onEvent?.(event);
+    }
+  } catch (error) {
+    throw new Error(`following ${id} failed after ${JSON.stringify(events)}: ${String(error)}\n${describeServices()}`);
   }
   return events;
 }
@@ -152,11 +156,14 @@ beforeAll(async () => {
     S3_FORCE_PATH_STYLE: 'true',
     MODEL_DIR,
     ORT_EXECUTION_PROVIDER: 'cpu',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
   };
   start('api', API_ENTRY, { ...env, PORT: String(port), HOST: '127.0.0.1' });
-  start('worker-1', WORKER_ENTRY, { ...env, WORKER_ID: 'e2e-worker-1' });
-  start('worker-2', WORKER_ENTRY, { ...env, WORKER_ID: 'e2e-worker-2' });
+  // Every sampler step reported (no throttling), so that the cancel test sees where sampling stood;
+  // probe ports picked by the system, since two workers share this host.
+  const workerEnv = { ...env, WORKER_PROGRESS_INTERVAL_MS: '0', WORKER_METRICS_PORT: '0', WORKER_METRICS_HOST: '127.0.0.1' };
+  start('worker-1', WORKER_ENTRY, { ...workerEnv, WORKER_ID: 'e2e-worker-1' });
+  start('worker-2', WORKER_ENTRY, { ...workerEnv, WORKER_ID: 'e2e-worker-2' });
 
   await until('the API', async () => (await client.listModels()).data, 60_000);
   const workers = new WorkerRepository(db.prisma);
