@@ -82,8 +82,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
       await admin.query(`CREATE DATABASE ${quoteIdentifier(name)}`);
       return true;
     } catch (error) {
-      // Another process created it between our check and our CREATE.
-      if ((error as { code?: string }).code === '42P04') return false;
+      // Another process created it between our check and our CREATE: duplicate_database, or a
+      // unique_violation on pg_database when both CREATEs ran at the same moment.
+      const code = (error as { code?: string }).code;
+      if (code === '42P04' || code === '23505') return false;
       throw error;
     }
   } finally {
