@@ -11,7 +11,7 @@ import { WORKER_CONFIG, type WorkerConfig } from './worker-config';
  * the Redis lock) re-adds the jobs of generations that Postgres says are queued but Redis no longer
  * holds (Redis restarted without persistence, a job was deleted by hand, an add failed after the
  * insert). Re-added jobs carry no priority, so they run ahead of prioritized work: they have
- * waited longest.
+ * waited longest. Running rows whose job Redis lost go back to queued and are re-added too.
  */
 @Injectable()
 export class Reconciler {
@@ -73,12 +73,25 @@ export class Reconciler {
       requeued++;
       this.logger.warn({ generationId: row.id, tenantId: row.tenantId }, 'generation was queued in Postgres but not in Redis; re-queued');
     }
+    // A running row whose job Redis lost: its worker's lock renewals fail and it abandons the
+    // generation, so nothing would ever end it. Back to queued, and queued again.
+    for (const row of await this.generations.findRunningStartedBefore(this.config.RECONCILE_MIN_AGE_MS)) {
+      if (await this.queue.getJob(row.id)) continue;
+      if (!(await this.generations.markRetrying(row.id, 'its job was lost from Redis; re-queued'))) continue;
+      await this.queue.add({ generationId: row.id, tenantId: row.tenantId });
+      requeued++;
+      this.logger.warn({ generationId: row.id, tenantId: row.tenantId }, 'generation was running in Postgres but its job is gone from Redis; re-queued');
+    }
     return requeued;
   }
 
   /** One holder per interval: the lock expires on its own, so a dead holder blocks nobody for long. */
   private async takeLock(): Promise<boolean> {
-    this.redis ??= createRedis(this.connection);
+    if (!this.redis) {
+      this.redis = createRedis(this.connection);
+      // Without a listener ioredis prints every reconnect failure as an unhandled error event.
+      this.redis.on('error', (error) => this.logger.debug({ err: error }, 'reconciler redis connection error'));
+    }
     const key = prefixedKey(this.connection, QUEUE_LOCK_NAME);
     // A little under the interval, so the holder's own next tick is not locked out by timer jitter.
     const ttl = Math.max(1, Math.floor(this.config.RECONCILE_INTERVAL_MS * 0.8));

@@ -253,6 +253,23 @@ export class GenerationRepository {
     });
     return full.map(toGeneration);
   }
+
+  /**
+   * Rows running since before `ageMs`, oldest first: the reconciler checks that Redis still holds
+   * their jobs (a flushed Redis leaves them running with no worker able to finish them).
+   */
+  async findRunningStartedBefore(ageMs: number, limit = 500): Promise<Generation[]> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT "id" FROM "generations"
+       WHERE "status" = 'running' AND "started_at" < now() - make_interval(secs => ${ageMs / 1000})
+       ORDER BY "started_at" LIMIT ${limit}`;
+    if (rows.length === 0) return [];
+    const full = await this.prisma.generation.findMany({
+      where: { id: { in: rows.map((row) => row.id) } },
+      orderBy: { startedAt: 'asc' },
+    });
+    return full.map(toGeneration);
+  }
 }
 
 export function toGeneration(row: GenerationRow): Generation {
