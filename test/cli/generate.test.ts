@@ -51,7 +51,8 @@ function outDir(name: string): string {
   return dir;
 }
 
-describe('chorus generate', () => {
+// Each run loads the model and decodes a full window; on a busy 2-core machine that can take a while.
+describe('chorus generate', { timeout: 180_000 }, () => {
   it('writes the audio and prints one JSON object with the seed, parameters and per-stage timings', async () => {
     // Run from an unrelated folder: the default model is found in the project, not the working directory.
     const dir = outDir('json');
@@ -94,7 +95,7 @@ describe('chorus generate', () => {
     expect(probe(path.join(dir, file))).toMatchObject({ codec_name: codec, sample_rate: '44100', channels: 2 });
   });
 
-  it('stops on Ctrl-C mid-sampling without leaving a file', async () => {
+  it('stops on Ctrl-C while loading or sampling, with one line and no file left behind', async () => {
     const dir = outDir('interrupt');
     const child = spawn(process.execPath, [BIN, 'generate', '--prompt', 'a long pad', '--steps', '400', '--out', 'a.wav'], { cwd: dir });
     let stderr = '';
@@ -109,7 +110,7 @@ describe('chorus generate', () => {
   });
 });
 
-describe('chorus generate refuses bad input with one line naming the flag or file, and writes nothing', () => {
+describe('chorus generate refuses bad input with one line naming the flag or file, and writes nothing', { timeout: 120_000 }, () => {
   let corrupt: Record<string, string>;
   beforeAll(() => {
     const copyModel = (name: string) => {

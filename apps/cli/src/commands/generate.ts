@@ -87,6 +87,21 @@ export function register(program: Command): void {
 
 async function generate(options: GenerateOptions): Promise<void> {
   const started = performance.now();
+  // Ctrl-C at any point after this ends the run cleanly: no partial file, one line.
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  try {
+    await generateUntilAborted(options, started, abort.signal);
+  } catch (error) {
+    if (error instanceof Error && error.name === 'AbortError') throw new UsageError('interrupted; nothing was written');
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
+}
+
+async function generateUntilAborted(options: GenerateOptions, started: number, signal: AbortSignal): Promise<void> {
   const format = options.format ?? formatFromExtension(options.out);
   const out = await checkOutPath(options.out);
   const modelDir = options.model ? path.resolve(options.model) : path.join(packageRoot(), DEFAULT_MODEL_DIR);
@@ -96,24 +111,21 @@ async function generate(options: GenerateOptions): Promise<void> {
 
   const runner = await asUsage(() => ModelRunner.start({ modelDir }));
   if (runner.fallbackReason) process.stderr.write(`chorus: warning: ${runner.fallbackReason}\n`);
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   const bar = process.stderr.isTTY
     ? new SingleBar({ stream: process.stderr, format: 'sampling [{bar}] {value}/{total} steps | {duration_formatted}', hideCursor: true })
     : undefined;
   try {
     bar?.start(request.steps, 0);
-    const audio = await runner.generate(request, { signal: abort.signal, onProgress: (p) => bar?.update(p.step) });
+    const audio = await runner.generate(request, { signal, onProgress: (p) => bar?.update(p.step) });
     bar?.stop();
 
     const encodeStarted = performance.now();
     const bytes = await encodeAudio(audio, format, { wavBitDepth: options.wavBitDepth });
     const encoding = performance.now() - encodeStarted;
+    signal.throwIfAborted();
     await writeAtomically(out, bytes);
     const total = performance.now() - started;
 
-    const seconds = audio.frames / audio.sampleRate;
     if (options.json) {
       const ms = (v: number) => Math.round(v * 10) / 10;
       const report = {
@@ -139,17 +151,14 @@ async function generate(options: GenerateOptions): Promise<void> {
       };
       process.stdout.write(`${JSON.stringify(report)}\n`);
     } else {
+      const seconds = audio.frames / audio.sampleRate;
       process.stdout.write(
         `wrote ${out}: ${seconds.toFixed(2)} s, ${audio.sampleRate} Hz, ${audio.channels.length} channels, seed ${audio.seed} ` +
           `(${request.sampler}, ${request.steps} steps) in ${(total / 1000).toFixed(1)} s\n`,
       );
     }
-  } catch (error) {
-    bar?.stop();
-    if (error instanceof Error && error.name === 'AbortError') throw new UsageError('interrupted; nothing was written');
-    throw error;
   } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    bar?.stop();
     await runner.close();
   }
 }
