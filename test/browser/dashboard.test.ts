@@ -2,6 +2,7 @@
  * Issue 6's "done when": the dashboard in Debian's Chromium against a real farm (API + one worker
  * from dist/, Postgres, Redis, s3rver). Each page is saved as a PNG in test/browser/screenshots/.
  */
+import type { ChorusApiError } from '@chorus/client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canvasesHaveInk, launchChromium, saveScreenshot } from './chromium';
@@ -30,6 +31,12 @@ afterAll(async () => {
 }, 60_000);
 
 const heading = (name: string) => page.getByRole('heading', { level: 1, name });
+
+async function streamText(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 async function finished(id: string): Promise<void> {
   await expect.poll(async () => (await farm.client.getGeneration(id)).status, { timeout: 120_000, interval: 500 }).toMatch(/succeeded|failed|canceled/);
@@ -183,6 +190,57 @@ describe('the dashboard', () => {
     expect(await page.getByLabel('Steps').inputValue()).toBe(String(settings.steps));
     expect(Number(await page.getByLabel(/^Duration/).inputValue())).toBe(settings.seconds_total);
   });
+
+  it('refuses a batch with one bad row, naming the row, and creates nothing', async () => {
+    await page.getByRole('link', { name: 'Batches' }).click();
+    await heading('Batches').waitFor();
+    const before = { generations: await farm.db.prisma.generation.count(), batches: await farm.db.prisma.batch.count() };
+    const csv = ['prompt,seconds_total,steps', 'a soft rain texture,2,6', 'an endless drone,999,6', 'a snare roll,1.5,6'].join('\n');
+    await page.getByLabel('CSV or JSONL file').setInputFiles({ name: 'prompts.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: 'Upload batch' }).click();
+
+    const table = page.getByRole('table', { name: /Row errors/ });
+    await table.waitFor();
+    const cells = await table.locator('tbody tr').evaluateAll((rows) => rows.map((row) => Array.from(row.querySelectorAll('td'), (cell) => cell.textContent)));
+    expect(cells).toHaveLength(1);
+    // The page shows the API's own words for the row, beside its number and field.
+    const refusal = await farm.client.createBatch(csv, 'csv').then(
+      () => null,
+      (error: ChorusApiError) => error.problem.errors as Array<{ row: number; field: string; message: string }>,
+    );
+    expect(refusal).toHaveLength(1);
+    expect(refusal![0]).toMatchObject({ row: 2, field: 'seconds_total' });
+    expect(cells[0]).toEqual(['2', 'seconds_total', refusal![0]!.message]);
+    expect(await page.getByRole('alert').first().textContent()).toMatch(/nothing was created/);
+    expect({ generations: await farm.db.prisma.generation.count(), batches: await farm.db.prisma.batch.count() }).toEqual(before);
+    await saveScreenshot(page, '4-batches-row-error');
+  }, 60_000);
+
+  it('runs a good batch with a progress bar and downloads its manifest', async () => {
+    const csv = ['prompt,seconds_total,steps', 'a soft rain texture,2,6', 'a snare roll,1.5,6'].join('\n');
+    await page.getByLabel('CSV or JSONL file').setInputFiles({ name: 'prompts.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: 'Upload batch' }).click();
+
+    const batch = page.locator('li.batch').first();
+    await batch.waitFor();
+    const id = (await batch.getAttribute('data-batch-id'))!;
+    expect(await page.getByRole('table', { name: /Row errors/ }).count()).toBe(0);
+    const progress = batch.getByRole('progressbar', { name: `Progress of batch ${id}` });
+    await expect.poll(() => progress.getAttribute('max')).toBe('2');
+    await expect.poll(() => progress.getAttribute('value'), { timeout: 120_000 }).toBe('2');
+    await expect.poll(() => batch.locator('.badge').textContent()).toBe('completed');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), batch.getByRole('button', { name: /^Download manifest/ }).click()]);
+    const manifest = (await streamText(await download.createReadStream()))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { row: number; status: string; params: { prompt: string } });
+    expect(manifest.map((line) => [line.row, line.status, line.params.prompt])).toEqual([
+      [1, 'succeeded', 'a soft rain texture'],
+      [2, 'succeeded', 'a snare roll'],
+    ]);
+    await saveScreenshot(page, '4-batches');
+  }, 180_000);
 
   it('shows the farm: queue depth, a live worker, and the last hour as charts', async () => {
     await page.getByRole('link', { name: 'Farm' }).click();

@@ -86,7 +86,8 @@ export function BatchesPage() {
         </button>
         <ErrorMessage id={errorId} message={error} />
         {rowErrors.length > 0 && (
-          <table className="row-errors" aria-label="Row errors">
+          <table className="row-errors">
+            <caption>Row errors (rows count from 1; a CSV's header line is not counted)</caption>
             <thead>
               <tr>
                 <th scope="col">Row</th>
@@ -198,5 +199,5 @@ function BatchRow({ id }: { id: string }) {
   );
 }
 
-const finishedCount = (batch: Batch) => (batch.counts.succeeded ?? 0) + (batch.counts.failed ?? 0) + (batch.counts.canceled ?? 0);
-const batchDone = (batch: Batch) => batch.total > 0 && finishedCount(batch) >= batch.total;
+const finishedCount = (batch: Batch) => batch.counts.succeeded + batch.counts.failed + batch.counts.canceled;
+const batchDone = (batch: Batch) => batch.status === 'completed' || batch.status === 'canceled';
