@@ -17,7 +17,7 @@ export interface NewBatch {
 }
 
 /** Rows written per INSERT, so no statement carries 10,000 rows' parameters at once. */
-const INSERT_CHUNK = 1000;
+const INSERT_CHUNK = 500;
 
 /** Batches and the generations they hold. */
 @Injectable()
@@ -35,25 +35,22 @@ export class BatchRepository {
           data: { tenantId: input.tenantId, webhookUrl: input.webhookUrl ?? null, total: input.items.length },
         });
         for (let start = 0; start < input.items.length; start += INSERT_CHUNK) {
-          await tx.generation.createMany({
-            data: input.items.slice(start, start + INSERT_CHUNK).map((item, i) => ({
-              id: item.id,
-              tenantId: input.tenantId,
-              batchId: batch.id,
-              batchIndex: start + i + 1,
-              prompt: item.prompt,
-              negativePrompt: item.negativePrompt ?? null,
-              secondsStart: item.secondsStart,
-              secondsTotal: item.secondsTotal,
-              steps: item.steps,
-              cfgScale: item.cfgScale,
-              sampler: item.sampler,
-              seed: BigInt(item.seed),
-              outputFormat: item.outputFormat,
-              webhookUrl: item.webhookUrl ?? null,
-              priority: item.priority,
-            })),
-          });
+          const chunk = input.items.slice(start, start + INSERT_CHUNK);
+          const column = <T>(pick: (item: (typeof chunk)[number], i: number) => T): T[] => chunk.map(pick);
+          // One INSERT … SELECT FROM unnest(arrays) per chunk: a handful of parameters instead of
+          // one per cell, which keeps both Postgres and the query builder fast for 10,000 rows.
+          await tx.$executeRaw`
+            INSERT INTO "generations" ("id", "tenant_id", "batch_id", "batch_index", "prompt", "negative_prompt",
+              "seconds_start", "seconds_total", "steps", "cfg_scale", "sampler", "seed", "output_format", "webhook_url", "priority")
+            SELECT r.id, ${input.tenantId}::uuid, ${batch.id}::uuid, r.batch_index, r.prompt, r.negative_prompt,
+                   r.seconds_start, r.seconds_total, r.steps, r.cfg_scale, r.sampler, r.seed, r.output_format, r.webhook_url, r.priority
+              FROM unnest(
+                ${column((item) => item.id)}::uuid[], ${column((_, i) => start + i + 1)}::int[], ${column((item) => item.prompt)}::text[],
+                ${column((item) => item.negativePrompt ?? null)}::text[], ${column((item) => item.secondsStart)}::float8[],
+                ${column((item) => item.secondsTotal)}::float8[], ${column((item) => item.steps)}::int[], ${column((item) => item.cfgScale)}::float8[],
+                ${column((item) => item.sampler)}::text[], ${column((item) => String(item.seed))}::int8[], ${column((item) => item.outputFormat)}::text[],
+                ${column((item) => item.webhookUrl ?? null)}::text[], ${column((item) => item.priority)}::int[]
+              ) AS r(id, batch_index, prompt, negative_prompt, seconds_start, seconds_total, steps, cfg_scale, sampler, seed, output_format, webhook_url, priority)`;
           await new Promise((resolve) => setImmediate(resolve));
         }
         return batch;

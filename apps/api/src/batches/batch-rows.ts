@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { parse } from 'csv-parse';
 import type { FieldError } from '@chorus/contracts';
 
@@ -25,9 +26,9 @@ const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
  */
 export async function rowsFromCsv(text: string): Promise<ParsedRows> {
   const rows: BatchRow[] = [];
-  const parser = parse(text, { columns: true, bom: true, skip_empty_lines: true, relax_column_count: false });
-  try {
-    for await (const record of parser as AsyncIterable<Record<string, string>>) {
+  const parser = parse({ columns: true, bom: true, skip_empty_lines: true, relax_column_count: false });
+  parser.on('readable', () => {
+    for (let record: Record<string, string> | null; (record = parser.read()) !== null; ) {
       const body: Record<string, unknown> = {};
       for (const [column, cell] of Object.entries(record)) {
         const name = column.trim();
@@ -36,12 +37,33 @@ export async function rowsFromCsv(text: string): Promise<ParsedRows> {
       }
       rows.push({ row: rows.length + 1, body });
     }
+  });
+  const finished = new Promise<void>((resolve, reject) => {
+    parser.once('end', resolve);
+    parser.once('error', reject);
+  });
+  finished.catch(() => undefined);
+  try {
+    // Fed a slice at a time with a turn of the event loop between, so 10,000 rows never block it for long.
+    for (const slice of slices(text, TEXT_SLICE)) {
+      if (parser.destroyed) break;
+      parser.write(slice);
+      await yieldToEventLoop();
+    }
+    parser.end();
+    await finished;
   } catch (error) {
     const { lines, message } = error as { lines?: number; message: string };
     // csv-parse counts lines from 1 with the header as line 1.
     return { rows, errors: [{ row: lines ? Math.max(1, lines - 1) : rows.length + 1, field: 'csv', message: `cannot be read: ${message}` }] };
   }
   return { rows, errors: [] };
+}
+
+const TEXT_SLICE = 16 * 1024;
+
+function* slices(text: string, size: number): Generator<string> {
+  for (let start = 0; start < text.length; start += size) yield text.slice(start, start + size);
 }
 
 /** JSON Lines: one generation body per line; blank lines are skipped but still counted. */

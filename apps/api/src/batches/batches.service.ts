@@ -24,7 +24,7 @@ const MAX_LISTED_ERRORS = 1_000;
 /** Rows validated or read between two yields to the event loop. */
 const CHUNK = 500;
 /** Jobs added to BullMQ per addBulk. */
-const QUEUE_CHUNK = 1_000;
+const QUEUE_CHUNK = 500;
 
 export interface BatchOptions {
   webhookUrl?: string;
