@@ -110,8 +110,6 @@ export interface FarmOptions {
   database?: { url: string; prisma: TestDatabase['prisma'] };
   /** Default: the test Redis. */
   redisUrl?: string;
-  /** S3 endpoint the processes talk to (a fault proxy); the s3rver behind it is still the farm's. */
-  s3Endpoint?: (s3: TestS3) => string;
   /** Environment for every process. */
   env?: Record<string, string>;
 }
@@ -124,7 +122,7 @@ export interface FarmProcesses {
   generations: GenerationRepository;
   tenants: TenantRepository;
   services: Map<string, FarmProcess>;
-  /** The environment the processes get. */
+  /** The environment processes started from now on get (a test may point S3_ENDPOINT at a proxy). */
   env: Record<string, string>;
   apiUrl?: string;
   startApi(env?: Record<string, string>): Promise<FarmProcess>;
@@ -176,7 +174,6 @@ function assemble(
   const services = new Map<string, FarmProcess>();
   const env: Record<string, string> = {
     ...s3.env,
-    ...(options.s3Endpoint ? { S3_ENDPOINT: options.s3Endpoint(s3) } : {}),
     DATABASE_URL: databaseUrl,
     REDIS_URL: connection.redisUrl,
     BULLMQ_PREFIX: connection.prefix,
