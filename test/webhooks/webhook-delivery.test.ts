@@ -181,6 +181,17 @@ describe('webhook delivery', () => {
     expect(attempt.error).toMatch(/metadata/);
   });
 
+  it('queues one delivery when the same outcome is announced twice (the processor and a failure handler, say)', async () => {
+    const generation = await finishedGeneration(`${baseUrl}/twice`, 'failed');
+
+    await notifier.generationFinished(generation);
+    await notifier.generationFinished(generation);
+    await until(async () => receiver.received.filter((r) => JSON.parse(r.body).data.id === generation.id));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(receiver.received.filter((r) => JSON.parse(r.body).data.id === generation.id)).toHaveLength(1);
+  });
+
   it('announces a batch once, when its last item ends', async () => {
     const batches = new BatchRepository(db.prisma);
     const batch = await db.prisma.batch.create({ data: { tenantId: tenant.id, total: 2, webhookUrl: `${baseUrl}/batch` } });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 /** What a webhook can announce. Batch events come once per batch, when every item has ended. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -12,7 +12,10 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** The JSON body every delivery carries. */
 export interface WebhookEvent<T = unknown> {
-  /** The event's id: the same on every retry, so a receiver can de-duplicate. */
+  /**
+   * The event's id: the same on every retry, so a receiver can de-duplicate. Derived from the
+   * event type and its subject, so announcing the same outcome twice queues one delivery.
+   */
   id: string;
   type: WebhookEventType;
   created_at: string;
@@ -66,9 +69,10 @@ export interface FinishedGeneration {
 
 export function generationEvent(generation: FinishedGeneration): WebhookEvent<GenerationEventData> {
   const status = generation.status as GenerationEventData['status'];
+  const type = `generation.${status}` as const;
   return {
-    id: randomUUID(),
-    type: `generation.${status}`,
+    id: eventId(type, generation.id),
+    type,
     created_at: new Date().toISOString(),
     data: {
       id: generation.id,
@@ -92,5 +96,15 @@ export function generationEvent(generation: FinishedGeneration): WebhookEvent<Ge
 }
 
 export function batchEvent(data: BatchEventData): WebhookEvent<BatchEventData> {
-  return { id: randomUUID(), type: `batch.${data.status}`, created_at: new Date().toISOString(), data };
+  const type = `batch.${data.status}` as const;
+  return { id: eventId(type, data.id), type, created_at: new Date().toISOString(), data };
+}
+
+/** A name-based UUID (RFC 9562 version 5 layout over SHA-1) for one outcome of one subject. */
+export function eventId(type: WebhookEventType, subjectId: string): string {
+  const bytes = createHash('sha1').update(`chorus:${type}:${subjectId}`).digest().subarray(0, 16);
+  bytes[6] = (bytes[6] & 0x0f) | 0x50;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
