@@ -52,3 +52,28 @@ export function canvasesHaveInk(page: Page, selector: string): Promise<boolean> 
     });
   }, selector);
 }
+
+/**
+ * Controls and pictures on the page that a screen reader could not name: form fields without a
+ * label, buttons and links without text or aria-label, role="img" without a text alternative.
+ */
+export function unnamedControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const describe = (element: Element) => `${element.tagName.toLowerCase()}${element.id ? `#${element.id}` : ''}${element.className ? `.${String(element.className).split(' ')[0]}` : ''}`;
+    const hasAria = (element: Element) =>
+      Boolean(element.getAttribute('aria-label')?.trim()) ||
+      (element.getAttribute('aria-labelledby') ?? '').split(' ').some((id) => document.getElementById(id)?.textContent?.trim());
+    const unnamed: string[] = [];
+    for (const field of document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('input:not([type=hidden]), select, textarea')) {
+      if (!(field.labels && Array.from(field.labels).some((label) => label.textContent?.trim())) && !hasAria(field)) unnamed.push(describe(field));
+    }
+    for (const control of document.querySelectorAll('button, a[href], summary')) {
+      if (!control.textContent?.trim() && !hasAria(control) && !control.getAttribute('title')) unnamed.push(describe(control));
+    }
+    for (const picture of document.querySelectorAll('[role=img], img, progress')) {
+      const named = hasAria(picture) || (picture instanceof HTMLImageElement && picture.alt.trim() !== '') || (picture instanceof HTMLProgressElement && (picture.labels?.length ?? 0) > 0);
+      if (!named) unnamed.push(describe(picture));
+    }
+    return unnamed;
+  });
+}

@@ -5,7 +5,7 @@
 import type { ChorusApiError } from '@chorus/client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canvasesHaveInk, launchChromium, saveScreenshot } from './chromium';
+import { canvasesHaveInk, launchChromium, saveScreenshot, unnamedControls } from './chromium';
 import { startFarm, type FarmUnderTest } from './farm-under-test';
 
 let farm: FarmUnderTest;
@@ -47,6 +47,7 @@ describe('the dashboard', () => {
     await page.goto(farm.url);
     await expect.poll(() => heading('Sign in to Chorus').isVisible()).toBe(true);
     await saveScreenshot(page, '1-sign-in');
+    expect(await unnamedControls(page), 'every control is labelled').toEqual([]);
 
     // A wrong key is refused on the form, in words.
     await page.keyboard.type('not-a-key');
@@ -133,6 +134,7 @@ describe('the dashboard', () => {
     expect(await download.getAttribute('download')).toBe(`${id}.wav`);
     expect(await panel.getByText(seed, { exact: true }).count()).toBeGreaterThan(0);
     await saveScreenshot(page, '2-generate');
+    expect(await unnamedControls(page), 'every control is labelled').toEqual([]);
   }, 240_000);
 
   it('lists generations in History, filters them, compares two, and cancels a running one', async () => {
@@ -163,6 +165,7 @@ describe('the dashboard', () => {
       page.evaluate(() => Array.from(document.querySelectorAll<HTMLAudioElement>('.comparison audio')).map((audio) => !audio.paused && audio.currentTime > 0.05));
     await expect.poll(playing, { interval: 50 }).toEqual([true, false]);
     await saveScreenshot(page, '3-history-compare');
+    expect(await unnamedControls(page), 'every control is labelled').toEqual([]);
     // When A ends, B starts.
     await expect.poll(playing, { interval: 50, timeout: 15_000 }).toEqual([false, true]);
     await comparison.getByRole('button', { name: 'Stop' }).click();
@@ -214,6 +217,7 @@ describe('the dashboard', () => {
     expect(await page.getByRole('alert').first().textContent()).toMatch(/nothing was created/);
     expect({ generations: await farm.db.prisma.generation.count(), batches: await farm.db.prisma.batch.count() }).toEqual(before);
     await saveScreenshot(page, '4-batches-row-error');
+    expect(await unnamedControls(page), 'every control is labelled').toEqual([]);
   }, 60_000);
 
   it('runs a good batch with a progress bar and downloads its manifest', async () => {
@@ -240,6 +244,7 @@ describe('the dashboard', () => {
       [2, 'succeeded', 'a snare roll'],
     ]);
     await saveScreenshot(page, '4-batches');
+    expect(await unnamedControls(page), 'every control is labelled').toEqual([]);
   }, 180_000);
 
   it('shows the farm: queue depth, a live worker, and the last hour as charts', async () => {
@@ -261,6 +266,7 @@ describe('the dashboard', () => {
     await expect.poll(() => throughput.locator('rect').count()).toBeGreaterThan(0);
     await page.getByRole('img', { name: /p50 and p95/ }).waitFor();
     await saveScreenshot(page, '5-farm');
+    expect(await unnamedControls(page), 'every control is labelled').toEqual([]);
   });
 
   it('signs out, forgetting the key', async () => {
