@@ -24,7 +24,7 @@ import {
 import type { Request, Response } from 'express';
 import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { openApiSchema } from '../openapi';
+import { ApiProblems, openApiSchema } from '../openapi';
 import { ProblemException } from '../problem/problem.exception';
 import { parseOrThrow } from '../validation/parse';
 import { GenerationEventStream } from './generation-event-stream';
@@ -32,6 +32,7 @@ import { GenerationsService } from './generations.service';
 
 @ApiTags('generations')
 @ApiBearerAuth()
+@ApiProblems(401)
 @Controller('v1/generations')
 export class GenerationsController {
   constructor(
@@ -46,6 +47,7 @@ export class GenerationsController {
   @ApiBody({ schema: openApiSchema(generationRequestSchema, 'input') })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same answer for 24 h; the same key with a different body answers 409.' })
   @ApiAcceptedResponse({ schema: openApiSchema(generationResourceSchema) })
+  @ApiProblems(400, 413, 415)
   async create(
     @CurrentTenant() tenant: AuthenticatedTenant,
     @Body() body: unknown,
@@ -72,12 +74,14 @@ export class GenerationsController {
   @ApiQuery({ name: 'limit', required: false, description: `1 to ${LIST_LIMIT_MAX}` })
   @ApiQuery({ name: 'cursor', required: false })
   @ApiOkResponse({ schema: openApiSchema(generationListSchema) })
+  @ApiProblems(400)
   list(@CurrentTenant() tenant: AuthenticatedTenant, @Query() query: unknown): Promise<GenerationList> {
     return this.generations.list(tenant, parseOrThrow(listGenerationsQuerySchema, query));
   }
 
   @Get(':id')
   @ApiOkResponse({ schema: openApiSchema(generationResourceSchema) })
+  @ApiProblems(404)
   get(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string): Promise<GenerationResource> {
     return this.generations.get(tenant, id);
   }
@@ -88,6 +92,7 @@ export class GenerationsController {
     description: 'A queued generation is canceled at once (200). A running one stops between two sampler steps (202; follow its events).',
   })
   @ApiOkResponse({ schema: openApiSchema(generationResourceSchema) })
+  @ApiProblems(404, 409)
   async cancel(
     @CurrentTenant() tenant: AuthenticatedTenant,
     @Param('id') id: string,
@@ -104,6 +109,7 @@ export class GenerationsController {
     description: 'event: status (first the current state, then each change) and event: progress (sampler steps); ends after a terminal status.',
   })
   @ApiProduces('text/event-stream')
+  @ApiProblems(404)
   async events(
     @CurrentTenant() tenant: AuthenticatedTenant,
     @Param('id') id: string,
@@ -115,6 +121,7 @@ export class GenerationsController {
   @Get(':id/audio')
   @ApiOperation({ summary: 'Redirect to the audio file (a short-lived presigned URL)' })
   @ApiFoundResponse({ description: 'Location is the presigned URL' })
+  @ApiProblems(404, 409)
   async audio(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string, @Res() response: Response): Promise<void> {
     response.redirect(302, await this.generations.audioUrl(tenant, id));
   }

@@ -1,11 +1,12 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { OUTPUT_FORMATS, SAMPLERS, modelListSchema, type ModelList } from '@chorus/contracts';
-import { openApiSchema } from '../openapi';
+import { ApiProblems, openApiSchema } from '../openapi';
 import { ModelCatalog } from './served-model';
 
 @ApiTags('models')
 @ApiBearerAuth()
+@ApiProblems(401)
 @Controller('v1/models')
 export class ModelsController {
   constructor(private readonly catalog: ModelCatalog) {}
