@@ -106,11 +106,8 @@ describe('golden vectors of the Python reference', () => {
 
     it.each(cases.map((c) => [c.name, c] as const))('%s: final latent within 1e-4 of the reference', async (_, c) => {
       const expected = readNpyFloat32(path.join(GOLDEN_DIR, c.latent_file));
-      const latent = await pipeline.sampleLatents([{ request: requestOf(c) }], undefined, undefined, {
-        schedule: c.schedule,
-        sigmaMin: c.sigma_min,
-        sigmaMax: c.sigma_max,
-        rho: c.rho,
+      const latent = await pipeline.sampleLatents([{ request: requestOf(c) }], {
+        schedule: { schedule: c.schedule, sigmaMin: c.sigma_min, sigmaMax: c.sigma_max, rho: c.rho },
       });
       expect(maxAbsDiff(latent, expected.data)).toBeLessThan(1e-4);
     });

@@ -22,7 +22,7 @@ export {
   InvalidRequestError,
   ModelLoadError,
 } from './errors';
-export { GenerationPipeline, type ItemOutcome, type PipelineItem } from './pipeline';
+export { GenerationPipeline, type ItemOutcome, type PipelineItem, type SampleOptions } from './pipeline';
 export { karrasSigmas, polyexponentialSigmas, sigmasFor, type ScheduleName, type ScheduleParams } from './schedules';
 export { SAMPLER_FUNCTIONS, sampleDpmpp2m, sampleDpmpp3mSde, sampleEuler, type Denoiser, type Sampler } from './samplers';
 export { denoisedFromV, scaleInput, sigmaToT, vScalings } from './v-denoiser';

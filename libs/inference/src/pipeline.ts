@@ -29,6 +29,15 @@ export interface PipelineItem {
   onProgress?: (step: number, steps: number) => void;
 }
 
+export interface SampleOptions {
+  /** Items already settled elsewhere: left out of the U-Net batch. */
+  isDone?: (item: number) => boolean;
+  /** Called once for an item whose `isAborted` turned true between two steps. */
+  onAbort?: (item: number) => void;
+  /** Overrides the manifest's schedule (the golden vectors exercise Karras too). */
+  schedule?: Partial<ScheduleParams>;
+}
+
 export type ItemOutcome = { ok: true; audio: GeneratedAudio } | { ok: false; error: Error };
 
 interface Sessions {
@@ -122,8 +131,7 @@ export class GenerationPipeline {
       const t1 = performance.now();
       const latents = await this.sampleLatents(
         items.map((item, i) => ({ ...item, conditioning: condByItem.get(i) })),
-        (i) => settled.has(i),
-        (i) => finish(i, { ok: false, error: new AbortError() }),
+        { isDone: (i) => settled.has(i), onAbort: (i) => finish(i, { ok: false, error: new AbortError() }) },
       );
       const sampling = performance.now() - t1;
 
@@ -155,8 +163,13 @@ export class GenerationPipeline {
       prompts.add(r.prompt);
       if (r.negativePrompt) prompts.add(r.negativePrompt);
     }
-    await this.encodeText([...prompts].filter((p) => !this.textCache.get(p)));
-    const text = (p: string) => this.textCache.get(p) as TextFeatures;
+    const known = new Map<string, TextFeatures>();
+    for (const p of prompts) {
+      const hit = this.textCache.get(p);
+      if (hit) known.set(p, hit);
+    }
+    const encoded = await this.encodeText([...prompts].filter((p) => !known.has(p)));
+    const text = (p: string) => (known.get(p) ?? encoded.get(p)) as TextFeatures;
 
     const { timing } = this.manifest;
     const b = requests.length;
@@ -176,8 +189,9 @@ export class GenerationPipeline {
     }));
   }
 
-  private async encodeText(prompts: string[]): Promise<void> {
-    if (prompts.length === 0) return;
+  private async encodeText(prompts: string[]): Promise<Map<string, TextFeatures>> {
+    const result = new Map<string, TextFeatures>();
+    if (prompts.length === 0) return result;
     const { inputs, outputs, dim } = this.manifest.text_encoder;
     const t = this.tokenizer.maxLength;
     const b = prompts.length;
@@ -196,12 +210,12 @@ export class GenerationPipeline {
     };
     if (inputs.numbers) feeds[inputs.numbers] = new ort.Tensor('float32', numbers, [b, t]);
     const features = (await this.sessions.textEncoder.run(feeds))[outputs.features].data as Float32Array;
-    prompts.forEach((p, i) =>
-      this.textCache.set(p, {
-        features: features.slice(i * t * dim, (i + 1) * t * dim),
-        mask: Float32Array.from(encoded[i].mask, Number),
-      }),
-    );
+    prompts.forEach((p, i) => {
+      const text = { features: features.slice(i * t * dim, (i + 1) * t * dim), mask: Float32Array.from(encoded[i].mask, Number) };
+      this.textCache.set(p, text);
+      result.set(p, text);
+    });
+    return result;
   }
 
   /**
@@ -209,12 +223,8 @@ export class GenerationPipeline {
    * `isDone(i)` is true (already settled) or that abort are dropped from the U-Net batch; the others
    * are unaffected, because every item has its own noise streams and its own conditioning rows.
    */
-  async sampleLatents(
-    items: Array<PipelineItem & { conditioning?: ItemConditioning }>,
-    isDone: (i: number) => boolean = () => false,
-    onAbort: (i: number) => void = () => {},
-    schedule?: Partial<ScheduleParams>,
-  ): Promise<Float32Array> {
+  async sampleLatents(items: Array<PipelineItem & { conditioning?: ItemConditioning }>, opts: SampleOptions = {}): Promise<Float32Array> {
+    const { isDone = () => false, onAbort = () => {}, schedule } = opts;
     const m = this.manifest;
     const { sampler, steps } = items[0].request;
     for (const { request } of items) {
@@ -231,8 +241,12 @@ export class GenerationPipeline {
     });
     const size = this.latentSize;
     const n = items.length;
-    const conditioning =
-      items.every((it) => it.conditioning) ? items.map((it) => it.conditioning as ItemConditioning) : await this.encodeConditioning(items.map((it) => it.request));
+    const conditioning = items.map((it) => it.conditioning);
+    const missing = items.map((_, i) => i).filter((i) => !conditioning[i] && !isDone(i));
+    if (missing.length > 0) {
+      const encoded = await this.encodeConditioning(missing.map((i) => items[i].request));
+      missing.forEach((i, k) => (conditioning[i] = encoded[k]));
+    }
 
     const x = new Float32Array(n * size);
     items.forEach((it, i) => {
@@ -242,6 +256,7 @@ export class GenerationPipeline {
     });
 
     let active = items.map((_, i) => i).filter((i) => !isDone(i));
+    if (active.length === 0) throw new AllAborted();
     let batch = this.unetBatch(active, conditioning);
 
     const denoise: Denoiser = async (xAll, sigma) => {
@@ -280,19 +295,14 @@ export class GenerationPipeline {
       for (const i of active) items[i].onProgress?.(step, total);
     };
 
-    if (active.length === 0) throw new AllAborted();
     return SAMPLER_FUNCTIONS[sampler](denoise, x, sigmas, { ...(isStochastic(sampler) && { noise }), onStep });
   }
 
   /** U-Net input buffers and tensors for a set of active items, built once per batch shape. */
-  private unetBatch(active: number[], conditioning: ItemConditioning[]) {
+  private unetBatch(active: number[], conditioning: Array<ItemConditioning | undefined>) {
     const m = this.manifest;
-    const cond: BatchConditioning = buildBatchConditioning(
-      active.map((i) => conditioning[i]),
-      this.tokenizer.maxLength,
-      m.text_encoder.dim,
-      conditioning[0].globalCond.length,
-    );
+    const items = active.map((i) => conditioning[i] as ItemConditioning);
+    const cond: BatchConditioning = buildBatchConditioning(items, this.tokenizer.maxLength, m.text_encoder.dim, items[0].globalCond.length);
     const rows = cond.rows;
     const x = new Float32Array(rows * this.latentSize);
     const t = new Float32Array(rows);
