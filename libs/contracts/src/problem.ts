@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'quota_exceeded',
   'idempotency_key_reused',
   'idempotency_key_in_use',
+  'service_unavailable',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,6 +1,7 @@
 export { createPrismaClient, PrismaClient, type PrismaClientOptions } from './prisma-client';
 export { Prisma } from './generated/client';
 export { PRISMA } from './tokens';
+export { isDatabaseUnavailable, isUniqueViolation } from './prisma-errors';
 export { DatabaseModule, type DatabaseModuleOptions } from './database.module';
 export * from './tenant.repository';
 export * from './generation.repository';

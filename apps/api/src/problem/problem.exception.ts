@@ -14,6 +14,7 @@ const TITLES: Record<ErrorCode, string> = {
   quota_exceeded: 'Quota exceeded',
   idempotency_key_reused: 'The Idempotency-Key was used with a different request',
   idempotency_key_in_use: 'A request with this Idempotency-Key is still in progress',
+  service_unavailable: 'The service is briefly unavailable',
   internal_error: 'Internal server error',
 };
 

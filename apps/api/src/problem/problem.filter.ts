@@ -1,8 +1,12 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import { PROBLEM_CONTENT_TYPE, type ErrorCode, type ProblemDocument } from '@chorus/contracts';
+import { isDatabaseUnavailable } from '@chorus/db';
 import type { Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
 import { ProblemException, problemDocument } from './problem.exception';
+
+/** Seconds a client should wait before retrying while the database is out of reach. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
   400: 'validation_error',
@@ -13,8 +17,9 @@ const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
 };
 
 /**
- * Every error leaves as `application/problem+json`. Errors we did not mean to raise become a
- * 500 whose body says nothing about the cause; the cause goes to the log.
+ * Every error leaves as `application/problem+json`. A database out of reach is a 503 with
+ * Retry-After. Errors we did not mean to raise become a 500 whose body says nothing about the
+ * cause; the cause goes to the log.
  */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -34,6 +39,7 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (problem.status === 401) response.setHeader('WWW-Authenticate', 'Bearer realm="chorus"');
     if (exception instanceof ProblemException && exception.headers) response.set(exception.headers);
+    if (problem.status === 503) response.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
   }
 
@@ -46,6 +52,11 @@ export class ProblemFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const code = CODE_BY_STATUS[status] ?? 'validation_error';
       return { ...problemDocument(code, status, exception.message), title: titleOf(exception) };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      // An outage of the moment, not a bug: the client retries, the pool reconnects by itself.
+      this.logger.warn({ err: exception, method: request.method, url: request.originalUrl }, 'database unavailable; answering 503');
+      return problemDocument('service_unavailable', HttpStatus.SERVICE_UNAVAILABLE, 'the database is not reachable right now; retry shortly');
     }
     this.logger.error({ err: exception, method: request.method, url: request.originalUrl }, 'unhandled error');
     return problemDocument('internal_error', HttpStatus.INTERNAL_SERVER_ERROR);

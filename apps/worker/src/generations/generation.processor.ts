@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { OutputFormat, SamplerName } from '@chorus/contracts';
-import { type Generation, GenerationRepository } from '@chorus/db';
+import { type Generation, GenerationRepository, isDatabaseUnavailable } from '@chorus/db';
 import { AUDIO_MIME_TYPES, encodeAudio, type GeneratedAudio, ModelRunner, validateGenerationRequest } from '@chorus/inference';
 import { GENERATION_ATTEMPTS, type GenerationEvent, GenerationEventPublisher, type GenerationJobData } from '@chorus/queue';
 import { generationObjectKey, ObjectStore } from '@chorus/storage';
@@ -112,16 +112,20 @@ export class GenerationProcessor {
       const uploadMs = performance.now() - uploadStarted;
 
       const outputSeconds = audio.frames / audio.sampleRate;
-      const done = await this.generations.markSucceeded(generationId, {
-        outputKey: key,
-        outputBytes: body.byteLength,
-        outputSeconds,
-        sampleRate: audio.sampleRate,
-        channels: audio.channels.length,
-        inferenceMs,
-        encodeMs,
-        uploadMs,
-      });
+      const done = await retryWhileDatabaseUnavailable(
+        () =>
+          this.generations.markSucceeded(generationId, {
+            outputKey: key,
+            outputBytes: body.byteLength,
+            outputSeconds,
+            sampleRate: audio.sampleRate,
+            channels: audio.channels.length,
+            inferenceMs,
+            encodeMs,
+            uploadMs,
+          }),
+        log,
+      );
       if (!done) {
         log.warn('generation was no longer running when its audio was stored; leaving the row as it is');
         this.state.active.delete(generationId);
@@ -222,6 +226,26 @@ function modelTimings(audio: GeneratedAudio) {
 /** The error's class name (S3ServiceException's is the S3 error code): a bounded metrics label, unlike the message. */
 function failureName(error: unknown): string {
   return error instanceof Error ? error.name : 'unknown';
+}
+
+/** Tries of the success write while Postgres is out of reach: backoff 250 ms doubling to 5 s, about 40 s in all. */
+const STATUS_WRITE_ATTEMPTS = 12;
+const STATUS_WRITE_MAX_BACKOFF_MS = 5_000;
+
+/**
+ * The audio is in S3 when the success is written: losing that write to a database restart would mean
+ * rendering it again, so it is retried (the job lock keeps being renewed meanwhile).
+ */
+async function retryWhileDatabaseUnavailable<T>(write: () => Promise<T>, log: Logger): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || attempt >= STATUS_WRITE_ATTEMPTS) throw error;
+      log.warn({ err: error, attempt }, 'database unavailable for the status write; retrying');
+      await new Promise((resolve) => setTimeout(resolve, Math.min(STATUS_WRITE_MAX_BACKOFF_MS, 250 * 2 ** (attempt - 1))));
+    }
+  }
 }
 
 function throwIfAborted(signal: AbortSignal): void {
