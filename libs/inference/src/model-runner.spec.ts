@@ -126,6 +126,13 @@ describe('ModelRunner on the shipped model', () => {
       expect(maxAbsDiff((kept as PromiseFulfilledResult<GeneratedAudio>).value, solo)).toBeLessThan(1e-4);
     });
 
+    it('an item aborted before the batch starts is rejected and the rest run as usual', async () => {
+      const solo = await runner.generate(items[1]);
+      const [aborted, kept] = await runner.generateBatch([{ request: items[0], signal: AbortSignal.abort() }, { request: items[1] }]);
+      expect((aborted as PromiseRejectedResult).reason.name).toBe('AbortError');
+      expect(maxAbsDiff((kept as PromiseFulfilledResult<GeneratedAudio>).value, solo)).toBeLessThan(1e-4);
+    });
+
     it('refuses items with different samplers or steps', async () => {
       await expect(runner.generateBatch([{ request: base }, { request: { ...base, sampler: 'euler' } }])).rejects.toThrow(InvalidRequestError);
       await expect(runner.generateBatch([{ request: base }, { request: { ...base, steps: 7 } }])).rejects.toThrow(/steps/);
