@@ -132,8 +132,11 @@ for i = 1, (#ARGV - 6) / 2 do
   local advance = tonumber(ARGV[6 + 2 * i])
   local s = f
   if v > s then s = v end
-  f = s + advance
   local tag = s + delay
+  -- A flow that has caught up with virtual time (idle, or new) starts a tick ahead of work
+  -- queued at that same time, rather than after it: the single request beats the batch's next row.
+  if f <= v then tag = tag - 1 / ticks end
+  f = s + advance
   if tag > last then last = tag end
   if lowest == nil or tag < lowest then lowest = tag end
   local p = 1 + math.floor((tag - base) * ticks)

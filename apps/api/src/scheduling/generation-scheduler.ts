@@ -4,6 +4,9 @@ import { FairShare, GenerationQueue, type Flow, type Lane } from '@chorus/queue'
 import type { AuthenticatedTenant } from '../auth/authenticated-tenant';
 import { ModelCatalog } from '../models/served-model';
 
+/** The share of a default-steps generation's work that does not depend on its steps. */
+const FIXED_COST_SHARE = 0.5;
+
 /** What scheduling needs to know of a generation. */
 export type ScheduledGeneration = Pick<Generation, 'id' | 'tenantId' | 'steps' | 'priority'>;
 
@@ -44,8 +47,12 @@ export class GenerationScheduler {
     return { tenantId: tenant.id, lane, tenantPriority: tenant.defaultPriority };
   }
 
-  /** Work in standard jobs: the model always renders its full window, so steps decide the cost. */
+  /**
+   * Work in standard jobs (1 = the model's default steps). About half of a default job is fixed
+   * whatever the steps (text encoding, decoding the full window, encoding, upload), half is the
+   * sampler's steps; so a 1-step job still costs about half a standard one.
+   */
   private costOf(generation: Pick<Generation, 'steps'>): number {
-    return generation.steps / this.catalog.model.defaults.steps;
+    return FIXED_COST_SHARE + (1 - FIXED_COST_SHARE) * (generation.steps / this.catalog.model.defaults.steps);
   }
 }
