@@ -55,7 +55,9 @@ export async function checkWebhookUrl(raw: string, options: WebhookUrlCheckOptio
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new WebhookUrlRefusedError(raw, 'must use http or https');
   if (url.username || url.password) throw new WebhookUrlRefusedError(raw, 'must not contain credentials');
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  // A trailing dot (`localhost.`) names the same host; resolvers without a search list fail on it,
+  // which would let it through as "does not resolve yet".
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
   if (!host) throw new WebhookUrlRefusedError(raw, 'must name a host');
 
   let addresses: ResolvedAddress[];
