@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ApiProcess, type FarmServices, startFarmServices, waitFor, type WorkerProcess } from './farm-processes';
 
 /** Long enough (hundreds of U-Net passes) that SIGTERM lands while it samples. */
-const LONG_REQUEST = { prompt: 'a slow evolving drone in d', seconds_total: 2, steps: 150, sampler: 'euler' as const, seed: 11 };
+const LONG_REQUEST = { prompt: 'a slow evolving drone in d', seconds_total: 2, steps: 100, sampler: 'euler' as const, seed: 11 };
 
 let farm: FarmServices;
 let api: ApiProcess;
@@ -71,7 +71,7 @@ describe('a worker given SIGTERM mid-job', () => {
 
     expect(worker.logs().map((line) => line.msg)).toEqual(expect.arrayContaining(['worker draining', 'generation succeeded', 'worker stopped']));
     await expectSucceededOnce(id, worker.workerId);
-  });
+  }, 240_000);
 
   it('past WORKER_SHUTDOWN_GRACE_MS hands the job back, and another worker completes it', async () => {
     const first = await farm.startWorker('worker-a', { WORKER_SHUTDOWN_GRACE_MS: '200' });
@@ -98,5 +98,5 @@ describe('a worker given SIGTERM mid-job', () => {
       return (await farm.client(api).getGeneration(id)).status === 'succeeded';
     }, 120_000);
     await expectSucceededOnce(id, second.workerId);
-  });
+  }, 240_000);
 });
