@@ -155,6 +155,7 @@ describe('GET /v1/generations rejects bad query strings with 400 problems', () =
     ['limit=abc', 'limit'],
     ['limit=1e3', 'limit'],
     ['status=done', 'status'],
+    ['status=queued,,running', 'status'],
     ['cursor=not-a-cursor', 'cursor'],
     ['sort=asc', 'sort'],
     ['q=', 'q'],

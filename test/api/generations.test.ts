@@ -186,6 +186,8 @@ describe('GET /v1/generations', () => {
     expect(byStatus.data.every((g) => g.status === 'canceled')).toBe(true);
     const both = await client.listGenerations({ status: 'queued', q: 'filter me' });
     expect(both.data.map((g) => g.id)).toEqual([pad.id]);
+    const either = await client.listGenerations({ status: 'queued,canceled', q: 'filter me' });
+    expect(either.data.map((g) => g.id)).toEqual([canceled.id, pad.id]);
   });
 });
 

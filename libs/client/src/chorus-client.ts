@@ -85,8 +85,8 @@ export class ChorusClient {
   }
 
   /**
-   * The presigned URL of a finished generation's audio (short-lived; ask again when it expires).
-   * Reads the `Location` of the API's redirect when the platform lets us, else the resource's `audio.url`.
+   * A fresh presigned URL of a finished generation's audio (short-lived; ask again when it
+   * expires), from the generation itself: browsers' fetch cannot read a redirect's Location.
    */
   async audioUrl(id: string): Promise<string> {
     const generation = await this.getGeneration(id);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GENERATION_STATUSES, OUTPUT_FORMATS, SAMPLERS } from './limits';
+import { GENERATION_STATUSES, OUTPUT_FORMATS, SAMPLERS, type GenerationStatus } from './limits';
 
 /**
  * The generation as the API returns it (`GET /v1/generations/:id`, list items, submit and
@@ -58,13 +58,20 @@ export type GenerationAudio = z.infer<typeof generationAudioSchema>;
 export type GenerationTimings = z.infer<typeof generationTimingsSchema>;
 export type GenerationResource = z.infer<typeof generationResourceSchema>;
 
+const STATUS_LIST = new RegExp(`^(${GENERATION_STATUSES.join('|')})(,(${GENERATION_STATUSES.join('|')}))*$`);
+
 export const LIST_LIMIT_DEFAULT = 20;
 export const LIST_LIMIT_MAX = 100;
 
 /** Query string of `GET /v1/generations`. Newest first; `cursor` is the `next_cursor` of the previous page. */
 export const listGenerationsQuerySchema = z
   .object({
-    status: z.enum(GENERATION_STATUSES, { message: `must be one of ${GENERATION_STATUSES.join(', ')}` }).optional(),
+    /** One status, or several separated by commas (`queued,running`). */
+    status: z
+      .string()
+      .regex(STATUS_LIST, `must be one or more of ${GENERATION_STATUSES.join(', ')}, separated by commas`)
+      .transform((text) => text.split(',') as GenerationStatus[])
+      .optional(),
     q: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
     batch_id: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').optional(),
     limit: z

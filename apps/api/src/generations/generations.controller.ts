@@ -68,7 +68,7 @@ export class GenerationsController {
 
   @Get()
   @ApiOperation({ summary: 'List generations, newest first', description: 'Follow next_cursor for the next page.' })
-  @ApiQuery({ name: 'status', required: false, enum: GENERATION_STATUSES })
+  @ApiQuery({ name: 'status', required: false, description: `One or more of ${GENERATION_STATUSES.join(', ')}, separated by commas` })
   @ApiQuery({ name: 'q', required: false, description: 'Text the prompt contains (case-insensitive)' })
   @ApiQuery({ name: 'batch_id', required: false })
   @ApiQuery({ name: 'limit', required: false, description: `1 to ${LIST_LIMIT_MAX}` })
