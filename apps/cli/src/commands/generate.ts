@@ -112,11 +112,13 @@ async function generateUntilAborted(options: GenerateOptions, started: number, s
   const runner = await asUsage(() => ModelRunner.start({ modelDir }));
   if (runner.fallbackReason) process.stderr.write(`chorus: warning: ${runner.fallbackReason}\n`);
   const bar = process.stderr.isTTY
-    ? new SingleBar({ stream: process.stderr, format: 'sampling [{bar}] {value}/{total} steps | {duration_formatted}', hideCursor: true })
+    ? new SingleBar({ stream: process.stderr, format: '{stage} [{bar}] {value}/{total} steps | {duration_formatted}', hideCursor: true })
     : undefined;
   try {
-    bar?.start(request.steps, 0);
-    const audio = await runner.generate(request, { signal, onProgress: (p) => bar?.update(p.step) });
+    bar?.start(request.steps, 0, { stage: 'sampling' });
+    // After the last step the VAE decodes the whole window, which takes a moment on a CPU.
+    const onProgress = (p: { step: number; steps: number }) => bar?.update(p.step, { stage: p.step === p.steps ? 'decoding' : 'sampling' });
+    const audio = await runner.generate(request, { signal, onProgress });
     bar?.stop();
 
     const encodeStarted = performance.now();
