@@ -269,11 +269,34 @@ describe('the dashboard', () => {
     expect(await unnamedControls(page), 'every control is labelled').toEqual([]);
   });
 
+  it('moves between pages by keyboard, focus landing on the new page’s heading', async () => {
+    await page.locator('body').focus();
+    for (let presses = 0; presses < 10; presses++) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate(() => document.activeElement?.textContent)) === 'History') break;
+    }
+    await page.keyboard.press('Enter');
+    await heading('History').waitFor();
+    expect(await page.evaluate(() => document.activeElement?.tagName + ' ' + document.activeElement?.textContent)).toBe('H1 History');
+  });
+
   it('signs out, forgetting the key', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await heading('Sign in to Chorus').waitFor();
     expect(JSON.stringify(await page.evaluate(() => ({ ...sessionStorage })))).not.toContain(farm.apiKey);
     await page.reload();
     await heading('Sign in to Chorus').waitFor();
+  });
+
+  it('ends the session when the API refuses the key mid-session, saying why', async () => {
+    await page.goto(`${farm.url}/generate`);
+    await page.getByLabel('API key').fill(farm.apiKey);
+    await page.getByLabel('API key').press('Enter');
+    await heading('Generate').waitFor();
+    await farm.db.prisma.apiKey.updateMany({ data: { revokedAt: new Date() } });
+    await page.getByRole('link', { name: 'History' }).click();
+    await heading('Sign in to Chorus').waitFor();
+    expect(await page.getByRole('alert').first().textContent()).toMatch(/refused this session’s key/);
+    expect(JSON.stringify(await page.evaluate(() => ({ ...sessionStorage })))).not.toContain(farm.apiKey);
   });
 });

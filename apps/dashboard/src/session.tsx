@@ -5,36 +5,55 @@ import { createContext, useCallback, useContext, useMemo, useState, type ReactNo
 // localStorage, cookies or the URL.
 const API_KEY_STORAGE = 'chorus.apiKey';
 
+const KEY_REFUSED = 'The API refused this session’s key (revoked or replaced). Sign in again with a valid key.';
+
 interface Session {
   client: ChorusClient | null;
+  /** Why the last session ended, when it did not end by "Sign out". */
+  notice: string | null;
   signIn(apiKey: string): Promise<void>;
   signOut(): void;
 }
 
 const SessionContext = createContext<Session | null>(null);
 
-function makeClient(apiKey: string): ChorusClient {
-  return new ChorusClient({ baseUrl: window.location.origin, apiKey });
+/**
+ * A client for the key; `onRefused` runs when the API answers 401, so a key revoked mid-session
+ * ends the session instead of leaving every page showing the same error.
+ */
+function makeClient(apiKey: string, onRefused?: () => void): ChorusClient {
+  const fetchAndWatch: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    if (response.status === 401) onRefused?.();
+    return response;
+  };
+  return new ChorusClient({ baseUrl: window.location.origin, apiKey, fetch: fetchAndWatch });
 }
 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [apiKey, setApiKey] = useState<string | null>(() => sessionStorage.getItem(API_KEY_STORAGE));
-  const client = useMemo(() => (apiKey ? makeClient(apiKey) : null), [apiKey]);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const endSession = useCallback((reason: string | null) => {
+    sessionStorage.removeItem(API_KEY_STORAGE);
+    setApiKey(null);
+    setNotice(reason);
+  }, []);
+
+  const client = useMemo(() => (apiKey ? makeClient(apiKey, () => endSession(KEY_REFUSED)) : null), [apiKey, endSession]);
 
   const signIn = useCallback(async (candidate: string) => {
     const key = candidate.trim();
     // Ask the API once so a wrong key is reported on the sign-in form, not on the first page.
     await makeClient(key).listGenerations({ limit: 1 });
     sessionStorage.setItem(API_KEY_STORAGE, key);
+    setNotice(null);
     setApiKey(key);
   }, []);
 
-  const signOut = useCallback(() => {
-    sessionStorage.removeItem(API_KEY_STORAGE);
-    setApiKey(null);
-  }, []);
+  const signOut = useCallback(() => endSession(null), [endSession]);
 
-  const session = useMemo(() => ({ client, signIn, signOut }), [client, signIn, signOut]);
+  const session = useMemo(() => ({ client, notice, signIn, signOut }), [client, notice, signIn, signOut]);
   return <SessionContext.Provider value={session}>{children}</SessionContext.Provider>;
 }
 

@@ -51,7 +51,7 @@ export function HistoryPage() {
         if (!signal?.aborted) setError(describeError(caught).message);
       }
     },
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // filterKey stands for the three filter values: a new object each render, equal by value.
     [client, cursor, filterKey],
   );
 

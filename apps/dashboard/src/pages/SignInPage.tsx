@@ -3,7 +3,7 @@ import { describeError } from '../errors';
 import { useSession } from '../session';
 
 export function SignInPage() {
-  const { signIn } = useSession();
+  const { signIn, notice } = useSession();
   const [apiKey, setApiKey] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -29,6 +29,11 @@ export function SignInPage() {
   return (
     <main id="main" className="sign-in">
       <h1>Sign in to Chorus</h1>
+      {notice && (
+        <p className="notice" role="alert">
+          {notice}
+        </p>
+      )}
       <p>Use an API key from <code>chorus tenants create</code>. It is kept in this browser tab only, until you sign out or close the tab.</p>
       <form onSubmit={submit} noValidate>
         <label htmlFor="api-key">API key</label>
