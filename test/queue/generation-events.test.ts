@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type GenerationEvent, GenerationEventPublisher, GenerationEventSubscriber } from '@chorus/queue';
 import { useTestQueueConnection } from '../support/redis';
@@ -46,5 +47,20 @@ describe('generation events', () => {
     await publisher.publish({ id: 'c', status: 'running', progress: 0.75 });
     await expect.poll(() => second).toEqual([0.25, 0.75]);
     expect(first).toEqual([0.25]);
+  });
+
+  it('leaves the Redis channel once nobody watches the generation any more', async () => {
+    const redis = new Redis(connection.redisUrl);
+    try {
+      const channels = () => redis.pubsub('CHANNELS', `${connection.prefix}:*`) as Promise<string[]>;
+      const stopOne = await subscriber.subscribe('d', () => {});
+      const stopTwo = await subscriber.subscribe('d', () => {});
+      expect(await channels()).toContain(`${connection.prefix}:generations:events:d`);
+      stopOne();
+      stopTwo();
+      await expect.poll(channels).not.toContain(`${connection.prefix}:generations:events:d`);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
