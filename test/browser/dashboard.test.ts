@@ -269,15 +269,45 @@ describe('the dashboard', () => {
     expect(await unnamedControls(page), 'every control is labelled').toEqual([]);
   });
 
+  it('pages through History with the cursor, forwards and back', async () => {
+    // Rows written straight to the record: paging is about the list, not about rendering.
+    const tenantId = (await farm.db.prisma.generation.findFirstOrThrow()).tenantId;
+    await farm.db.prisma.generation.createMany({
+      data: Array.from({ length: 12 }, (_, index) => ({
+        tenantId, prompt: `archived take ${index + 1}`, secondsStart: 0, secondsTotal: 1, steps: 4, cfgScale: 6,
+        sampler: 'euler', seed: BigInt(index), outputFormat: 'wav', priority: 5, status: 'canceled' as const,
+        createdAt: new Date(Date.now() - 86_400_000 - index * 1000),
+      })),
+    });
+    const total = await farm.db.prisma.generation.count({ where: { tenantId } });
+    await page.getByRole('link', { name: 'History' }).click();
+    await heading('History').waitFor();
+    await page.getByLabel('Per page').selectOption('10');
+    const rows = page.locator('.history-list > li');
+    const pager = page.getByRole('navigation', { name: 'Pages' });
+    await expect.poll(() => rows.count()).toBe(10);
+    const firstPage = await rows.evaluateAll((items) => items.map((item) => item.getAttribute('data-generation-id')));
+
+    await pager.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(() => rows.count()).toBe(total - 10);
+    const secondPage = await rows.evaluateAll((items) => items.map((item) => item.getAttribute('data-generation-id')));
+    expect(secondPage.filter((id) => firstPage.includes(id))).toEqual([]);
+    expect(await rows.last().textContent()).toContain('archived take 12');
+    expect(await pager.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
+
+    await pager.getByRole('button', { name: 'Previous page' }).click();
+    await expect.poll(() => rows.evaluateAll((items) => items.map((item) => item.getAttribute('data-generation-id')))).toEqual(firstPage);
+  });
+
   it('moves between pages by keyboard, focus landing on the new page’s heading', async () => {
     await page.locator('body').focus();
     for (let presses = 0; presses < 10; presses++) {
       await page.keyboard.press('Tab');
-      if ((await page.evaluate(() => document.activeElement?.textContent)) === 'History') break;
+      if ((await page.evaluate(() => document.activeElement?.textContent)) === 'Farm') break;
     }
     await page.keyboard.press('Enter');
-    await heading('History').waitFor();
-    expect(await page.evaluate(() => document.activeElement?.tagName + ' ' + document.activeElement?.textContent)).toBe('H1 History');
+    await heading('Farm').waitFor();
+    expect(await page.evaluate(() => document.activeElement?.tagName + ' ' + document.activeElement?.textContent)).toBe('H1 Farm');
   });
 
   it('signs out, forgetting the key', async () => {

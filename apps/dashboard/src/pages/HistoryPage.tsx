@@ -11,7 +11,8 @@ import { navigate, useLocation } from '../router';
 import { useClient } from '../session';
 import { isTerminal } from '../use-generation';
 
-const PAGE_SIZE = 20;
+const PAGE_SIZES = [10, 20, 50, 100] as const;
+const DEFAULT_PAGE_SIZE = 20;
 
 interface Filters {
   status: string;
@@ -23,6 +24,7 @@ export function HistoryPage() {
   const client = useClient();
   const { query } = useLocation();
   const filters: Filters = { status: query.get('status') ?? '', prompt: query.get('prompt') ?? '', batch: query.get('batch') ?? '' };
+  const [pageSize, setPageSize] = useState<number>(DEFAULT_PAGE_SIZE);
   const [draftFilters, setDraftFilters] = useState<Filters>(filters);
   // Cursor pagination: the stack holds the cursor of each page visited, so "Previous" works.
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
@@ -38,7 +40,7 @@ export function HistoryPage() {
     async (signal?: AbortSignal) => {
       try {
         const result = await client.listGenerations({
-          limit: PAGE_SIZE,
+          limit: pageSize,
           cursor,
           status: filters.status || undefined,
           q: filters.prompt || undefined,
@@ -52,7 +54,7 @@ export function HistoryPage() {
       }
     },
     // filterKey stands for the three filter values: a new object each render, equal by value.
-    [client, cursor, filterKey],
+    [client, cursor, filterKey, pageSize],
   );
 
   useEffect(() => {
@@ -190,6 +192,21 @@ export function HistoryPage() {
           Previous page
         </button>
         <span>Page {cursors.length}</span>
+        <label htmlFor="page-size">Per page</label>
+        <select
+          id="page-size"
+          value={pageSize}
+          onChange={(event) => {
+            setPageSize(Number(event.target.value));
+            setCursors([undefined]);
+          }}
+        >
+          {PAGE_SIZES.map((size) => (
+            <option key={size} value={size}>
+              {size}
+            </option>
+          ))}
+        </select>
         <button type="button" className="secondary" disabled={!page?.next} onClick={() => page?.next && setCursors((current) => [...current, page.next!])}>
           Next page
         </button>
