@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { PROBLEM_CONTENT_TYPE } from '@chorus/contracts';
@@ -12,6 +13,14 @@ import { fromBodyParser } from './problem/problem.filter';
 export type { ApiAppOptions };
 
 /**
+ * A client must send its headers within 10 s and its whole request within 60 s, so slow clients
+ * (slow-loris) cannot hold connections open for ever. Node enforces both on its 30 s connection
+ * check, so a slow client is cut off 10 to 40 s after it connected.
+ */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/**
  * Builds the API application, ready for `listen`. Used by main.ts, the farm script and tests,
  * so all three run the same middleware, filters and routes.
  */
@@ -22,6 +31,9 @@ export async function createApiApp(config: ApiConfig, options: ApiAppOptions = {
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  const server = app.getHttpServer() as Server;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
   // Our own JSON parser, so that its limit is ours and its errors become problem documents
   // (invalid JSON → 400, too large → 413) before any route sees the request.
   // A JSON batch of 10,000 rows is larger than any other body; it gets its own limit.

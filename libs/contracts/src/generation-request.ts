@@ -7,6 +7,9 @@ const between = (low: number, high: number) => `must be a number from ${low} to 
 const integerBetween = (low: number, high: number) => `must be an integer from ${low} to ${high}`;
 const oneOf = (values: readonly string[]) => `must be one of ${values.join(', ')}`;
 const text = (max: number) => `must be a string of at most ${max} characters`;
+// Postgres text cannot hold U+0000: refuse it here with a 400 rather than fail the insert with a 500.
+const NO_NUL = 'must not contain NUL characters (U+0000)';
+const hasNoNul = (value: string) => !value.includes('\u0000');
 
 /**
  * The body of `POST /v1/generations` (snake_case on the wire). Model-dependent bounds
@@ -18,10 +21,12 @@ export const generationRequestSchema = z
       .string({ error: `is required: ${text(LIMITS.promptMaxChars)}` })
       .trim()
       .min(1, 'must not be empty')
-      .max(LIMITS.promptMaxChars, `must be at most ${LIMITS.promptMaxChars} characters`),
+      .max(LIMITS.promptMaxChars, `must be at most ${LIMITS.promptMaxChars} characters`)
+      .refine(hasNoNul, NO_NUL),
     negative_prompt: z
       .string({ error: text(LIMITS.promptMaxChars) })
       .max(LIMITS.promptMaxChars, `must be at most ${LIMITS.promptMaxChars} characters`)
+      .refine(hasNoNul, NO_NUL)
       .optional(),
     seconds_start: z.number({ error: between(0, LIMITS.secondsStartMax) }).min(0).max(LIMITS.secondsStartMax).optional(),
     seconds_total: z.number({ error: 'must be a number of seconds > 0' }).gt(0).optional(),

@@ -72,7 +72,14 @@ export const listGenerationsQuerySchema = z
       .regex(STATUS_LIST, `must be one or more of ${GENERATION_STATUSES.join(', ')}, separated by commas`)
       .transform((text) => text.split(',') as GenerationStatus[])
       .optional(),
-    q: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+    q: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(200, 'must be at most 200 characters')
+      // Postgres text cannot hold U+0000.
+      .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters (U+0000)')
+      .optional(),
     batch_id: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').optional(),
     limit: z
       .string()
