@@ -161,7 +161,7 @@ beforeAll(async () => {
   start('api', API_ENTRY, { ...env, PORT: String(port), HOST: '127.0.0.1' });
   // Every sampler step reported (no throttling), so that the cancel test sees where sampling stood;
   // probe ports picked by the system, since two workers share this host.
-  const workerEnv = { ...env, WORKER_PROGRESS_INTERVAL_MS: '0', WORKER_METRICS_PORT: '0', WORKER_METRICS_HOST: '127.0.0.1' };
+  const workerEnv = { ...env, WORKER_MAX_BATCH: '1', WORKER_PROGRESS_INTERVAL_MS: '0', WORKER_METRICS_PORT: '0', WORKER_METRICS_HOST: '127.0.0.1' };
   start('worker-1', WORKER_ENTRY, { ...workerEnv, WORKER_ID: 'e2e-worker-1' });
   start('worker-2', WORKER_ENTRY, { ...workerEnv, WORKER_ID: 'e2e-worker-2' });
 
@@ -178,7 +178,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('the farm, end to end', () => {
-  it('renders generations of different lengths and seeds into stereo WAV files in S3, with the record in Postgres', async () => {
+  it('renders generations of different lengths and seeds into stereo WAV files in S3, with the record in Postgres', async ({ annotate }) => {
     const asks = [
       { prompt: 'a sine tone at 440 hz', seconds_total: 1, seed: 11 },
       { prompt: 'a warm analog pad in c minor', seconds_total: 2.5, seed: 22 },
@@ -226,6 +226,11 @@ describe('the farm, end to end', () => {
       expect(row.outputKey).toBe(`generations/${row.tenantId}/${row.id}.wav`);
       expect(row.outputBytes).toBe(bytes.byteLength);
     }
+    const rows = await db.prisma.generation.findMany({ where: { id: { in: submitted.map((g) => g.id) } } });
+    await annotate(`rendered by ${rows.map((row) => row.workerId).join(', ')}`);
+    // Each worker holds one job at a time (WORKER_MAX_BATCH=1) and a job takes seconds, so four
+    // submitted together keep both busy: the farm scales out.
+    expect(new Set(rows.map((row) => row.workerId)).size).toBe(2);
   }, 300_000);
 
   it('cancels a running generation within two sampler steps', async ({ annotate }) => {
