@@ -23,7 +23,9 @@ async function samples(key: string): Promise<Int16Array> {
 
 async function batchSizes(): Promise<{ sum: number; count: number }> {
   const metric = await worker.app.get(WorkerMetrics).registry.getSingleMetric('chorus_batch_size')!.get();
-  const value = (name: string) => metric.values.find((v) => v.metricName === name)?.value ?? 0;
+  // A histogram's values carry the series name (…_sum, …_count) beside the usual fields.
+  const values = metric.values as Array<{ metricName?: string; value: number }>;
+  const value = (name: string) => values.find((v) => v.metricName === name)?.value ?? 0;
   return { sum: value('chorus_batch_size_sum'), count: value('chorus_batch_size_count') };
 }
 
