@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { WaveFile } from 'wavefile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationEvent } from '@chorus/queue';
@@ -125,7 +126,7 @@ describe('generation worker', () => {
   it('keeps a heartbeat row naming its device, model and host', async () => {
     const workers = new WorkerRepository(farm.db.prisma);
     const row = await workers.findById('worker-main');
-    expect(row).toMatchObject({ id: 'worker-main', device: 'cpu', model: expect.stringMatching(/^chorus-tiny@/) });
+    expect(row).toMatchObject({ id: 'worker-main', host: os.hostname(), device: 'cpu', model: expect.stringMatching(/^chorus-tiny@/) });
     await expect.poll(async () => (await workers.findById('worker-main'))!.lastHeartbeatAt.getTime(), { timeout: 5_000 }).toBeGreaterThan(
       row!.lastHeartbeatAt.getTime(),
     );
