@@ -18,7 +18,11 @@ export function bullConnection(connection: QueueConnection): ConnectionOptions {
 
 /** A plain ioredis connection (pub/sub, locks) to the same Redis. */
 export function createRedis(connection: QueueConnection, options: RedisOptions = {}): Redis {
-  return new Redis(connection.redisUrl, { maxRetriesPerRequest: null, ...options });
+  const redis = new Redis(connection.redisUrl, { maxRetriesPerRequest: null, ...options });
+  // ioredis reconnects by itself and a command sent meanwhile waits or fails where it is awaited;
+  // without a listener every failed reconnect would also be printed as an unhandled 'error' event.
+  redis.on('error', () => {});
+  return redis;
 }
 
 /** The name of a pub/sub channel or plain key under the farm's prefix. */
