@@ -137,6 +137,18 @@ describe('the dashboard', () => {
     expect(await unnamedControls(page), 'every control is labelled').toEqual([]);
   }, 240_000);
 
+  it('shows this tab’s submissions again after leaving Generate and coming back', async () => {
+    const shown = () => page.locator('article[data-generation-id]').evaluateAll((items) => items.map((item) => item.getAttribute('data-generation-id')));
+    const before = await shown();
+    expect(before).toHaveLength(1);
+    await page.getByRole('link', { name: 'Farm' }).click();
+    await heading('Farm').waitFor();
+    await page.getByRole('link', { name: 'Generate' }).click();
+    await heading('Generate').waitFor();
+    await expect.poll(shown).toEqual(before);
+    await page.locator(`article[data-generation-id="${before[0]}"][data-status="succeeded"]`).waitFor();
+  });
+
   it('lists generations in History, filters them, compares two, and cancels a running one', async () => {
     const second = await farm.client.createGeneration({ prompt: 'a 120 bpm kick drum', seconds_total: 2, steps: 8 });
     await finished(second.id);

@@ -35,7 +35,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [notice, setNotice] = useState<string | null>(null);
 
   const endSession = useCallback((reason: string | null) => {
-    sessionStorage.removeItem(API_KEY_STORAGE);
+    // Everything the tab remembered (the key, recent submissions and batches) belonged to this
+    // tenant; the next key may be another's.
+    sessionStorage.clear();
     setApiKey(null);
     setNotice(reason);
   }, []);

@@ -39,7 +39,9 @@ export function GeneratePage() {
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
-  const [submitted, setSubmitted] = useState<Generation[]>([]);
+  // Just submitted: the resource as the API answered; earlier in this tab: ids, read again.
+  const [submitted, setSubmitted] = useState<Array<{ id: string; initial?: Generation }>>(() => rememberedSubmissions().map((id) => ({ id })));
+  useEffect(() => rememberSubmissions(submitted.map((entry) => entry.id)), [submitted]);
 
   const windowSeconds = model ? Math.floor(model.window_seconds * 10) / 10 : 47;
 
@@ -86,7 +88,7 @@ export function GeneratePage() {
     setFieldErrors({});
     try {
       const generation = await client.createGeneration(toRequest(form));
-      setSubmitted((current) => [generation, ...current]);
+      setSubmitted((current) => [{ id: generation.id, initial: generation }, ...current].slice(0, REMEMBERED_SUBMISSIONS));
     } catch (caught) {
       const readable = describeError(caught);
       setFieldErrors(readable.fields);
@@ -178,13 +180,31 @@ export function GeneratePage() {
       {submitted.length > 0 && (
         <section aria-label="Submitted generations" className="results">
           <h2>This session</h2>
-          {submitted.map((generation) => (
-            <GenerationPanel key={generation.id} id={generation.id} initial={generation} />
+          {submitted.map((entry) => (
+            <GenerationPanel key={entry.id} id={entry.id} initial={entry.initial} />
           ))}
         </section>
       )}
     </section>
   );
+}
+
+// The Generate page keeps its last few submissions for the tab's lifetime, so leaving the page
+// mid-render and coming back shows them again (History has them all).
+const SUBMISSIONS_STORAGE = 'chorus.submitted';
+const REMEMBERED_SUBMISSIONS = 5;
+
+function rememberedSubmissions(): string[] {
+  try {
+    const parsed: unknown = JSON.parse(sessionStorage.getItem(SUBMISSIONS_STORAGE) ?? '[]');
+    return Array.isArray(parsed) ? parsed.filter((id): id is string => typeof id === 'string').slice(0, REMEMBERED_SUBMISSIONS) : [];
+  } catch {
+    return [];
+  }
+}
+
+function rememberSubmissions(ids: string[]): void {
+  sessionStorage.setItem(SUBMISSIONS_STORAGE, JSON.stringify(ids));
 }
 
 /** Form strings → the API body; blank optional fields are left out so the model's defaults apply. */
