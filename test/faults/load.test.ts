@@ -58,8 +58,16 @@ describe(`load: ${TOTAL} generations from ${CLIENTS} clients through two workers
     };
     await Promise.all(Array.from({ length: CLIENTS }, client));
     const submitMs = Date.now() - started;
+    console.info(`[load] ${accepted.length} accepted in ${submitMs} ms, refused ${JSON.stringify(refused)}`);
 
-    const rows = await farm.waitForStatuses(accepted, ['succeeded', 'failed', 'canceled'], TIMEOUT_MS);
+    // A long run says how far it got, once a minute.
+    const progress = setInterval(() => {
+      void farm.db!.prisma.generation
+        .groupBy({ by: ['status'], where: { tenantId: tenant.id }, _count: true })
+        .then((groups) => console.info(`[load] after ${Math.round((Date.now() - started) / 1000)} s: ${JSON.stringify(Object.fromEntries(groups.map((g) => [g.status, g._count])))}`))
+        .catch(() => undefined);
+    }, 60_000);
+    const rows = await farm.waitForStatuses(accepted, ['succeeded', 'failed', 'canceled'], TIMEOUT_MS).finally(() => clearInterval(progress));
     const totalMs = Date.now() - started;
 
     expect(refused).toEqual({});
