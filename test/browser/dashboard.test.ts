@@ -17,7 +17,7 @@ beforeAll(async () => {
   [farm, browser] = await Promise.all([startFarm('browser'), launchChromium()]);
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(30_000);
 }, 240_000);
 
 afterEach((context) => {
@@ -45,14 +45,14 @@ async function finished(id: string): Promise<void> {
 describe('the dashboard', () => {
   it('signs in by keyboard with an API key kept in sessionStorage only', async () => {
     await page.goto(farm.url);
-    await expect.poll(() => heading('Sign in to Chorus').isVisible()).toBe(true);
+    await expect.poll(() => heading('Sign in to Chorus').isVisible(), { timeout: 15_000 }).toBe(true);
     await saveScreenshot(page, '1-sign-in');
     expect(await unnamedControls(page), 'every control is labelled').toEqual([]);
 
     // A wrong key is refused on the form, in words.
     await page.keyboard.type('not-a-key');
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/API key is not valid/i);
+    await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 15_000 }).toMatch(/API key is not valid/i);
 
     const field = page.getByLabel('API key');
     await field.fill(farm.apiKey);
@@ -69,7 +69,7 @@ describe('the dashboard', () => {
     await page.getByLabel('Prompt', { exact: true }).fill('   ');
     await page.getByRole('button', { name: 'Generate', exact: true }).click();
     const prompt = page.getByLabel('Prompt', { exact: true });
-    await expect.poll(() => prompt.getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => prompt.getAttribute('aria-invalid'), { timeout: 15_000 }).toBe('true');
     const describedBy = (await prompt.getAttribute('aria-describedby')) ?? '';
     const message = await page.locator(`[id="${describedBy.split(' ').pop()}"]`).textContent();
     expect(message).toMatch(/must not be empty/);
@@ -126,7 +126,7 @@ describe('the dashboard', () => {
     expect(Math.abs((await page.locator(`audio[data-generation-id="${id}"]`).evaluate((audio: HTMLAudioElement) => audio.duration)) - 3)).toBeLessThan(0.05);
     await panel.getByRole('button', { name: /^Pause/ }).click();
 
-    await expect.poll(() => canvasesHaveInk(page, `article[data-generation-id="${id}"] [data-testid="waveform"]`)).toBe(true);
+    await expect.poll(() => canvasesHaveInk(page, `article[data-generation-id="${id}"] [data-testid="waveform"]`), { timeout: 15_000 }).toBe(true);
     await panel.getByRole('img', { name: /^Spectrogram of/ }).waitFor();
     expect(await canvasesHaveInk(page, `article[data-generation-id="${id}"] .spectrogram`)).toBe(true);
 
@@ -145,7 +145,7 @@ describe('the dashboard', () => {
     await heading('Farm').waitFor();
     await page.getByRole('link', { name: 'Generate' }).click();
     await heading('Generate').waitFor();
-    await expect.poll(shown).toEqual(before);
+    await expect.poll(shown, { timeout: 15_000 }).toEqual(before);
     await page.locator(`article[data-generation-id="${before[0]}"][data-status="succeeded"]`).waitFor();
   });
 
@@ -156,16 +156,16 @@ describe('the dashboard', () => {
     await page.getByRole('link', { name: 'History' }).click();
     await heading('History').waitFor();
     const rows = page.locator('.history-list > li');
-    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(2);
 
     // Filter on prompt text.
     await page.getByLabel('Prompt contains').fill('kick');
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await expect.poll(() => rows.count()).toBe(1);
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(1);
     expect(await rows.first().getAttribute('data-generation-id')).toBe(second.id);
     await page.getByLabel('Prompt contains').fill('');
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(2);
 
     // Select both and play them in turn.
     for (const checkbox of await page.getByRole('checkbox', { name: /Select for comparison/ }).all()) await checkbox.check();
@@ -175,7 +175,7 @@ describe('the dashboard', () => {
     await comparison.getByRole('button', { name: 'Play in turn (A, then B)' }).click();
     const playing = () =>
       page.evaluate(() => Array.from(document.querySelectorAll<HTMLAudioElement>('.comparison audio')).map((audio) => !audio.paused && audio.currentTime > 0.05));
-    await expect.poll(playing, { interval: 50 }).toEqual([true, false]);
+    await expect.poll(playing, { interval: 50, timeout: 15_000 }).toEqual([true, false]);
     await saveScreenshot(page, '3-history-compare');
     expect(await unnamedControls(page), 'every control is labelled').toEqual([]);
     // When A ends, B starts.
@@ -242,9 +242,9 @@ describe('the dashboard', () => {
     const id = (await batch.getAttribute('data-batch-id'))!;
     expect(await page.getByRole('table', { name: /Row errors/ }).count()).toBe(0);
     const progress = batch.getByRole('progressbar', { name: `Progress of batch ${id}` });
-    await expect.poll(() => progress.getAttribute('max')).toBe('2');
+    await expect.poll(() => progress.getAttribute('max'), { timeout: 15_000 }).toBe('2');
     await expect.poll(() => progress.getAttribute('value'), { timeout: 120_000 }).toBe('2');
-    await expect.poll(() => batch.locator('.badge').textContent()).toBe('completed');
+    await expect.poll(() => batch.locator('.badge').textContent(), { timeout: 15_000 }).toBe('completed');
 
     const [download] = await Promise.all([page.waitForEvent('download'), batch.getByRole('button', { name: /^Download manifest/ }).click()]);
     const manifest = (await streamText(await download.createReadStream()))
@@ -275,7 +275,7 @@ describe('the dashboard', () => {
     expect(await tiles('record-heading')).toEqual({ Queued: stats.generations.queued, Running: stats.generations.running });
     expect(await tiles('jobs-heading')).toMatchObject({ Waiting: stats.queue.waiting, Active: stats.queue.active });
     const throughput = page.getByRole('img', { name: /Throughput/ });
-    await expect.poll(() => throughput.locator('rect').count()).toBeGreaterThan(0);
+    await expect.poll(() => throughput.locator('rect').count(), { timeout: 15_000 }).toBeGreaterThan(0);
     await page.getByRole('img', { name: /p50 and p95/ }).waitFor();
     await saveScreenshot(page, '5-farm');
     expect(await unnamedControls(page), 'every control is labelled').toEqual([]);
@@ -297,18 +297,18 @@ describe('the dashboard', () => {
     await page.getByLabel('Per page').selectOption('10');
     const rows = page.locator('.history-list > li');
     const pager = page.getByRole('navigation', { name: 'Pages' });
-    await expect.poll(() => rows.count()).toBe(10);
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(10);
     const firstPage = await rows.evaluateAll((items) => items.map((item) => item.getAttribute('data-generation-id')));
 
     await pager.getByRole('button', { name: 'Next page' }).click();
-    await expect.poll(() => rows.count()).toBe(total - 10);
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(total - 10);
     const secondPage = await rows.evaluateAll((items) => items.map((item) => item.getAttribute('data-generation-id')));
     expect(secondPage.filter((id) => firstPage.includes(id))).toEqual([]);
     expect(await rows.last().textContent()).toContain('archived take 12');
     expect(await pager.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
 
     await pager.getByRole('button', { name: 'Previous page' }).click();
-    await expect.poll(() => rows.evaluateAll((items) => items.map((item) => item.getAttribute('data-generation-id')))).toEqual(firstPage);
+    await expect.poll(() => rows.evaluateAll((items) => items.map((item) => item.getAttribute('data-generation-id'))), { timeout: 15_000 }).toEqual(firstPage);
   });
 
   it('moves between pages by keyboard, focus landing on the new page’s heading', async () => {
