@@ -10,6 +10,8 @@ import { GenerationsService } from './generations.service';
 const HEARTBEAT_MS = 15_000;
 /** Pub/sub drops messages while a connection blips; the row is re-read this often as a safety net. */
 const RECHECK_MS = 5_000;
+/** How long a new stream waits for its Redis subscription before it starts without it. */
+const SUBSCRIBE_WAIT_MS = 2_000;
 
 /**
  * `GET /v1/generations/:id/events`: the current state as a `status` event, then the worker's
@@ -35,7 +37,11 @@ export class GenerationEventStream implements BeforeApplicationShutdown {
     // Subscribe before reading the state, so that nothing published in between is lost.
     const pending: GenerationEvent[] = [];
     let deliver: ((event: GenerationEvent) => void) | null = null;
-    const unsubscribe = await this.subscriber.subscribe(id, (event) => (deliver ? deliver(event) : pending.push(event)));
+    const subscription = this.subscriber.subscribe(id, (event) => (deliver ? deliver(event) : pending.push(event)));
+    // While Redis is unreachable the subscription waits for it; the stream starts anyway and
+    // follows the row (RECHECK_MS) until the subscription comes through.
+    const subscribed = await Promise.race([subscription.then(() => true), sleep(SUBSCRIBE_WAIT_MS).then(() => false)]);
+    if (!subscribed) this.logger.warn({ generation_id: id, tenant_id: tenant.id }, 'event subscription is slow; following the database meanwhile');
 
     let closed = false;
     let lastStatus: string | null = null;
@@ -45,7 +51,7 @@ export class GenerationEventStream implements BeforeApplicationShutdown {
       closed = true;
       timers.forEach(clearInterval);
       this.open.delete(close);
-      void Promise.resolve(unsubscribe()).catch(() => undefined);
+      void subscription.then((unsubscribe) => unsubscribe()).catch(() => undefined);
       response.end();
     };
     this.open.add(close);
@@ -100,4 +106,8 @@ export class GenerationEventStream implements BeforeApplicationShutdown {
 
 function toEvent(row: { id: string; status: GenerationEvent['status']; progress: number; steps: number; error: string | null }): GenerationEvent {
   return { id: row.id, status: row.status, progress: row.progress, steps: row.steps, error: row.error };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -1,4 +1,4 @@
-import { DynamicModule, Global, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Global, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DatabaseModule } from '@chorus/db';
 import {
   CancelBroadcast,
@@ -36,7 +36,16 @@ export class InfrastructureModule implements OnApplicationShutdown {
       imports: [DatabaseModule.forRoot({ databaseUrl: config.DATABASE_URL })],
       providers: [
         { provide: API_CONFIG, useValue: config },
-        { provide: GenerationQueue, useFactory: () => new GenerationQueue(connection) },
+        {
+          provide: GenerationQueue,
+          useFactory: () => {
+            const queue = new GenerationQueue(connection);
+            // BullMQ reconnects by itself; without a listener each failed attempt is printed raw to stderr.
+            const logger = new Logger('GenerationQueue');
+            queue.queue.on('error', (error) => logger.warn(`Redis connection: ${error.message}`));
+            return queue;
+          },
+        },
         { provide: CancelBroadcast, useFactory: () => new CancelBroadcast(connection) },
         { provide: GenerationEventPublisher, useFactory: () => new GenerationEventPublisher(connection) },
         { provide: GenerationEventSubscriber, useFactory: () => new GenerationEventSubscriber(connection) },
