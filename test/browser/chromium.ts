@@ -64,13 +64,13 @@ export function unnamedControls(page: Page): Promise<string[]> {
       Boolean(element.getAttribute('aria-label')?.trim()) ||
       (element.getAttribute('aria-labelledby') ?? '').split(' ').some((id) => document.getElementById(id)?.textContent?.trim());
     const unnamed: string[] = [];
-    for (const field of document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('input:not([type=hidden]), select, textarea')) {
-      if (!(field.labels && Array.from(field.labels).some((label) => label.textContent?.trim())) && !hasAria(field)) unnamed.push(describe(field));
+    for (const field of Array.from(document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('input:not([type=hidden]), select, textarea'))) {
+      if (!(field.labels && Array.from(field.labels as NodeListOf<HTMLLabelElement>).some((label) => label.textContent?.trim())) && !hasAria(field)) unnamed.push(describe(field));
     }
-    for (const control of document.querySelectorAll('button, a[href], summary')) {
+    for (const control of Array.from(document.querySelectorAll('button, a[href], summary'))) {
       if (!control.textContent?.trim() && !hasAria(control) && !control.getAttribute('title')) unnamed.push(describe(control));
     }
-    for (const picture of document.querySelectorAll('[role=img], img, progress')) {
+    for (const picture of Array.from(document.querySelectorAll('[role=img], img, progress'))) {
       const named = hasAria(picture) || (picture instanceof HTMLImageElement && picture.alt.trim() !== '') || (picture instanceof HTMLProgressElement && (picture.labels?.length ?? 0) > 0);
       if (!named) unnamed.push(describe(picture));
     }
