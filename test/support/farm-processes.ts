@@ -218,12 +218,12 @@ function assemble(
       const port = await freePort();
       const api = spawnService('api', API_ENTRY, { PORT: String(port), HOST: '127.0.0.1', ...extra });
       farm.apiUrl = `http://127.0.0.1:${port}`;
-      const deadline = Date.now() + 90_000;
+      const deadline = Date.now() + 180_000;
       for (;;) {
         const ok = await fetch(`${farm.apiUrl}/health/live`).then((r) => r.ok, () => false);
         if (ok) return api;
         if (!api.running) throw new Error(`the API exited before it listened\n${api.tail()}`);
-        if (Date.now() > deadline) throw new Error(`the API did not listen within 90 s\n${api.tail()}`);
+        if (Date.now() > deadline) throw new Error(`the API did not listen within 180 s\n${api.tail()}`);
         await sleep(200);
       }
     },
