@@ -100,7 +100,8 @@ describe('chorus generate', { timeout: 180_000 }, () => {
     const child = spawn(process.execPath, [BIN, 'generate', '--prompt', 'a long pad', '--steps', '400', '--out', 'a.wav'], { cwd: dir });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    await new Promise((r) => setTimeout(r, 3000));
+    // Long enough to be past start-up even on a busy machine; 400 steps keep it sampling well beyond.
+    await new Promise((r) => setTimeout(r, 8000));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(code).not.toBe(0);
