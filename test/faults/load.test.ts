@@ -30,11 +30,11 @@ beforeAll(async () => {
   });
   await Promise.all([farm.startApi(), farm.startWorker('load-w1'), farm.startWorker('load-w2')]);
   tenant = await farm.createTenant('load');
-});
+}, 300_000);
 
 afterAll(async () => {
   await farm?.close();
-});
+}, 120_000);
 
 describe(`load: ${TOTAL} generations from ${CLIENTS} clients through two workers`, () => {
   it('finishes every accepted generation exactly once', async () => {

@@ -24,13 +24,13 @@ beforeAll(async () => {
   farm = await startFarmProcesses('fault_pg', { database: { url, prisma }, env: { RECONCILE_INTERVAL_MS: '1000' } });
   await Promise.all([farm.startApi(), farm.startWorker('pg-w1')]);
   tenant = await farm.createTenant('pg');
-});
+}, 300_000);
 
 afterAll(async () => {
   await farm?.close();
   await prisma?.$disconnect().catch(() => undefined);
   await pg?.destroy();
-});
+}, 120_000);
 
 interface Answer {
   route: string;

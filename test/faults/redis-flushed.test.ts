@@ -28,12 +28,12 @@ beforeAll(async () => {
   });
   await Promise.all([farm.startApi(), farm.startWorker('redis-w1')]);
   tenant = await farm.createTenant('redis');
-});
+}, 300_000);
 
 afterAll(async () => {
   await farm?.close();
   await redis?.stop();
-});
+}, 120_000);
 
 async function submit(count: number, steps: number): Promise<string[]> {
   const ids: string[] = [];

@@ -23,13 +23,13 @@ beforeAll(async () => {
   farm.env.REDIS_URL = proxy.url;
   queue = new GenerationQueue(farm.connection);
   await Promise.all([farm.startWorker('slow-w1'), farm.startWorker('slow-w2')]);
-});
+}, 300_000);
 
 afterAll(async () => {
   await queue?.close();
   await farm?.close();
   await proxy?.close();
-});
+}, 120_000);
 
 describe('slow network to Redis', () => {
   it('keeps every lock and runs each job once', async () => {

@@ -20,13 +20,13 @@ beforeAll(async () => {
   proxy = await startHttpFaultProxy(farm.s3.endpoint);
   farm.env.S3_ENDPOINT = proxy.url;
   queue = new GenerationQueue(farm.connection);
-});
+}, 300_000);
 
 afterAll(async () => {
   await queue?.close();
   await farm?.close();
   await proxy?.close();
-});
+}, 120_000);
 
 describe('S3 unavailable during uploads', () => {
   it('retries, marks nothing succeeded without its object, and finishes everything once S3 is back', async () => {

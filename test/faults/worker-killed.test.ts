@@ -20,12 +20,12 @@ beforeAll(async () => {
   });
   queue = new GenerationQueue(farm.connection);
   await Promise.all([farm.startWorker('kill-w1'), farm.startWorker('kill-w2')]);
-});
+}, 300_000);
 
 afterAll(async () => {
   await queue?.close();
   await farm?.close();
-});
+}, 120_000);
 
 describe('a worker killed mid-sampling', () => {
   it('loses nothing: the other worker finishes the job, once', async () => {

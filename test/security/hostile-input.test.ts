@@ -24,7 +24,7 @@ async function send(method: string, path: string, body?: string | Uint8Array, co
   const response = await fetch(`${api.url}${path}`, {
     method,
     headers: { ...api.auth(api.tenantA), ...(body === undefined ? {} : { 'content-type': contentType }) },
-    body,
+    body: typeof body === 'string' || body === undefined ? body : Buffer.from(body),
     redirect: 'manual',
     signal: AbortSignal.timeout(20_000),
   });

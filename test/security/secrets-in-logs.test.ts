@@ -46,13 +46,13 @@ beforeAll(async () => {
   farm.env.DATABASE_URL = url.toString();
   await Promise.all([farm.startApi(), farm.startWorker('secrets-w1')]);
   tenant = await farm.createTenant('secrets');
-});
+}, 300_000);
 
 afterAll(async () => {
   await farm?.close();
   receiver?.closeAllConnections();
   await new Promise((resolve) => receiver?.close(resolve));
-});
+}, 120_000);
 
 async function call(path: string, init: RequestInit & { key?: string } = {}) {
   const response = await fetch(`${farm.apiUrl}${path}`, {
