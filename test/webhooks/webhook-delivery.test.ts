@@ -1,6 +1,4 @@
 import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchRepository, GenerationRepository, TenantRepository, WebhookDeliveryRepository, type Generation, type Tenant } from '@chorus/db';
@@ -8,48 +6,15 @@ import { OutcomeNotifier, resolveWithDns, WebhookQueue, type HostResolver } from
 import { WebhookConsumer } from '../../apps/worker/src/webhooks/webhook-consumer';
 import { useTestDatabase } from '../support/database';
 import { useTestQueueConnection } from '../support/redis';
+import { WebhookReceiver } from '../support/webhook-receiver';
 
 const db = useTestDatabase('webhooks');
 const connection = useTestQueueConnection('webhooks');
 
-interface Received {
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  at: number;
-}
-
-/** The test's receiver: records every request and answers with the next planned status. */
-class Receiver {
-  readonly received: Received[] = [];
-  plan: number[] = [];
-  private server = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      this.received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
-      response.statusCode = this.plan.shift() ?? 200;
-      response.end('ok');
-    });
-  });
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  for(eventType: string): Received[] {
-    return this.received.filter((request) => request.headers['chorus-event'] === eventType);
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
-
 /** A name that resolved somewhere public when it was given, and now resolves inside the network. */
 const rebinding: HostResolver = async (hostname) => (hostname === 'rebound.example' ? [{ address: '10.1.2.3', family: 4 }] : resolveWithDns(hostname));
 
-let receiver: Receiver;
+let receiver: WebhookReceiver;
 let baseUrl: string;
 let queue: WebhookQueue;
 let consumer: WebhookConsumer;
@@ -98,7 +63,7 @@ async function finishedGeneration(webhookUrl: string | null, status: 'succeeded'
 }
 
 beforeAll(async () => {
-  receiver = new Receiver();
+  receiver = new WebhookReceiver();
   baseUrl = await receiver.start();
   ({ tenant } = await new TenantRepository(db.prisma).create({ name: 'hooked' }));
   queue = new WebhookQueue(connection, { attempts: 4, backoffMs: 200 });

@@ -13,6 +13,7 @@ import { WorkerMetrics } from './metrics/worker-metrics';
 import { WorkerMetricsModule } from './metrics/worker-metrics.module';
 import { Reconciler } from './reconciler.service';
 import { QUEUE_CONNECTION } from './tokens';
+import { WorkerWebhooksModule } from './webhooks/worker-webhooks.module';
 import { WORKER_CONFIG, type WorkerConfig } from './worker-config';
 import { WorkerLifecycle } from './worker-lifecycle';
 import { WorkerState } from './worker-state';
@@ -24,7 +25,13 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       global: true,
-      imports: [DatabaseModule.forRoot({ databaseUrl: config.DATABASE_URL }), WorkerMetricsModule, WorkerHealthModule],
+      imports: [
+        DatabaseModule.forRoot({ databaseUrl: config.DATABASE_URL }),
+        WorkerMetricsModule,
+        WorkerHealthModule,
+        // Webhook deliveries, and the OutcomeNotifier the processor calls when a generation ends.
+        WorkerWebhooksModule.forRoot(connection, logger),
+      ],
       providers: [
         { provide: WORKER_CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },

@@ -88,10 +88,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 }
 
-/** What makes two requests "the same": method, path and body (JSON compared by value, key order ignored). */
+/**
+ * What makes two requests "the same": method, path with query, and body (JSON compared by value,
+ * key order ignored; an uploaded file by its bytes, with the form's other fields).
+ */
 function fingerprintOf(request: IdempotentRequest): string {
-  const hash = createHash('sha256').update(`${request.method} ${request.path}\n`);
-  if (request.file) hash.update(request.file.buffer);
+  const hash = createHash('sha256').update(`${request.method} ${request.originalUrl}\n`);
+  if (request.file) hash.update(request.file.buffer).update(JSON.stringify(canonical(request.body ?? null)));
   else if (typeof request.body === 'string' || Buffer.isBuffer(request.body)) hash.update(request.body);
   else hash.update(JSON.stringify(canonical(request.body ?? null)));
   return hash.digest('hex');

@@ -4,6 +4,7 @@ import type { OutputFormat, SamplerName } from '@chorus/contracts';
 import { type Generation, GenerationRepository, isDatabaseUnavailable } from '@chorus/db';
 import { AUDIO_MIME_TYPES, encodeAudio, type GeneratedAudio, ModelRunner, validateGenerationRequest } from '@chorus/inference';
 import { GENERATION_ATTEMPTS, type GenerationEvent, GenerationEventPublisher, type GenerationJobData } from '@chorus/queue';
+import { OutcomeNotifier } from '@chorus/webhooks';
 import { generationObjectKey, ObjectStore } from '@chorus/storage';
 import { Batcher } from '../inference/batcher';
 import { LOGGER, type Logger } from '../logger';
@@ -34,6 +35,7 @@ export class GenerationProcessor {
     private readonly state: WorkerState,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly outcomes: OutcomeNotifier,
   ) {}
 
   /** @param signal aborted with an {@link AbortReason} */
@@ -135,6 +137,7 @@ export class GenerationProcessor {
       log.info({ ...timings, outputKey: key, outputBytes: body.byteLength, ...modelTimings(audio) }, 'generation succeeded');
       this.state.attemptFinished({ generationId, tenantId, status: 'succeeded', outputSeconds, ...timings, modelMs: audio.timingsMs });
       await this.publish({ id: generationId, status: 'succeeded', progress: 1, step: running.steps, steps: running.steps }, log);
+      await this.announce(done, log);
       return { outcome: 'succeeded', outputKey: key };
     } catch (error) {
       await progress.stop();
@@ -168,6 +171,7 @@ export class GenerationProcessor {
       log.info('generation canceled');
       this.state.attemptFinished({ generationId: row.id, tenantId: row.tenantId, status: 'canceled' });
       await this.publish({ id: row.id, status: 'canceled', progress: canceled.progress }, log);
+      await this.announce(canceled, log);
     }
     throw new UnrecoverableError('canceled');
   }
@@ -179,10 +183,11 @@ export class GenerationProcessor {
     const attempts = job.opts.attempts ?? GENERATION_ATTEMPTS;
     const last = permanent || job.attemptsMade + 1 >= attempts;
     if (last) {
-      await this.generations.markFailed(row.id, message);
+      const failed = await this.generations.markFailed(row.id, message);
       log.error({ err: error }, 'generation failed');
       this.state.attemptFinished({ generationId: row.id, tenantId: row.tenantId, status: 'failed', failure: failureName(error) });
       await this.publish({ id: row.id, status: 'failed', progress: 0, error: message }, log);
+      if (failed) await this.announce(failed, log);
     } else {
       await this.generations.markRetrying(row.id, message);
       log.warn({ err: error, attemptsLeft: attempts - job.attemptsMade - 1 }, 'generation attempt failed; it will be retried');
@@ -190,6 +195,15 @@ export class GenerationProcessor {
       await this.publish({ id: row.id, status: 'queued', progress: 0, error: message }, log);
     }
     throw permanent ? new UnrecoverableError(message) : error;
+  }
+
+  /** Its webhook and, for a batch's last row, the batch's; a failure here must not fail the generation either. */
+  private async announce(generation: Generation, log: Logger): Promise<void> {
+    try {
+      await this.outcomes.generationFinished(generation);
+    } catch (error) {
+      log.warn({ err: error, status: generation.status }, 'could not queue the webhook / batch completion');
+    }
   }
 
   /** Events are best effort: a Redis hiccup must not fail a generation whose record is written. */
