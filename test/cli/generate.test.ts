@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'bin/chorus.js');
 const MODEL_DIR = path.join(ROOT, 'models/chorus-tiny');
-const WINDOW_SECONDS = (256 * 2048) / 44100;
+const MANIFEST = JSON.parse(readFileSync(path.join(MODEL_DIR, 'model.json'), 'utf8'));
+const RATE: number = MANIFEST.sample_rate;
+const WINDOW_SECONDS = (MANIFEST.window_frames * MANIFEST.downsampling_ratio) / RATE;
 
 const run = promisify(execFile);
 
@@ -61,13 +63,13 @@ describe('chorus generate', { timeout: 180_000 }, () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     const report = JSON.parse(r.stdout);
-    expect(report).toMatchObject({ seconds_total: 3.5, sample_rate: 44100, channels: 2, steps: 5, sampler: 'dpmpp-3m-sde' });
+    expect(report).toMatchObject({ seconds_total: 3.5, sample_rate: RATE, channels: 2, steps: 5, sampler: MANIFEST.defaults.sampler });
     expect(Number.isInteger(report.seed) && report.seed >= 0 && report.seed < 2 ** 32).toBe(true);
     for (const stage of ['load', 'text_encoding', 'sampling', 'decoding', 'encoding', 'total']) {
       expect(report.timings_ms[stage]).toBeGreaterThan(0);
     }
     expect(report.timings_ms.total).toBeGreaterThanOrEqual(report.timings_ms.sampling + report.timings_ms.decoding);
-    expect(probe(path.join(dir, 'a.wav'))).toMatchObject({ codec_name: 'pcm_s16le', sample_rate: '44100', channels: 2, duration_ts: Math.round(3.5 * 44100) });
+    expect(probe(path.join(dir, 'a.wav'))).toMatchObject({ codec_name: 'pcm_s16le', sample_rate: String(RATE), channels: 2, duration_ts: Math.round(3.5 * RATE) });
     expect(readdirSync(dir)).toEqual(['a.wav']);
   });
 
@@ -92,7 +94,7 @@ describe('chorus generate', { timeout: 180_000 }, () => {
     const dir = outDir(`format-${codec}-${file}`);
     const r = await chorus(['generate', '--prompt', 'pink noise', '--seconds-total', '1', '--steps', '2', ...flags, '--out', file], dir);
     expect(r.code).toBe(0);
-    expect(probe(path.join(dir, file))).toMatchObject({ codec_name: codec, sample_rate: '44100', channels: 2 });
+    expect(probe(path.join(dir, file))).toMatchObject({ codec_name: codec, sample_rate: String(RATE), channels: 2 });
   });
 
   it('stops on Ctrl-C while loading or sampling, with one line and no file left behind', async () => {

@@ -1,14 +1,14 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LIMITS } from '@chorus/contracts';
 import { InvalidRequestError } from './errors';
 import { DEFAULT_SECONDS_TOTAL, resolveSeed, validateGenerationRequest } from './generation';
-import { readManifest, windowSeconds, type ModelManifest } from './manifest';
+import { modelManifestSchema, windowSeconds } from './manifest';
 
-let m: ModelManifest;
-beforeAll(async () => {
-  m = await readManifest(path.resolve(__dirname, '../../../models/chorus-tiny'));
-});
+const m = modelManifestSchema.parse(JSON.parse(readFileSync(path.resolve(__dirname, '../../../models/chorus-tiny/model.json'), 'utf8')));
+const startMax = Math.min(LIMITS.secondsStartMax, m.timing.seconds_start.max);
+const windowText = (Math.floor(Math.min(windowSeconds(m), m.timing.seconds_total.max) * 100) / 100).toFixed(2);
 
 function fieldError(run: () => unknown): InvalidRequestError {
   try {
@@ -46,9 +46,10 @@ describe('validateGenerationRequest', () => {
     [{ prompt: '   ' }, 'prompt', /non-empty/],
     [{ prompt: 'x'.repeat(LIMITS.promptMaxChars + 1) }, 'prompt', /at most 2000 characters, got 2001/],
     [{ prompt: 'p', negativePrompt: 'x'.repeat(LIMITS.promptMaxChars + 1) }, 'negativePrompt', /at most 2000/],
-    [{ prompt: 'p', secondsStart: -1 }, 'secondsStart', /a number >= 0 and <= 32, got -1/],
+    [{ prompt: 'p', secondsStart: -1 }, 'secondsStart', new RegExp(`a number >= 0 and <= ${startMax}, got -1`)],
+    [{ prompt: 'p', secondsStart: startMax + 1 }, 'secondsStart', new RegExp(`<= ${startMax}, got ${startMax + 1}`)],
     [{ prompt: 'p', secondsTotal: 0 }, 'secondsTotal', /> 0/],
-    [{ prompt: 'p', secondsTotal: 12 }, 'secondsTotal', /<= 11\.88 \(the model's window\), got 12/],
+    [{ prompt: 'p', secondsTotal: windowSeconds(m) + 0.5 }, 'secondsTotal', new RegExp(`<= ${windowText} \\(the model's window\\)`)],
     [{ prompt: 'p', secondsTotal: Number.NaN }, 'secondsTotal', /> 0/],
     [{ prompt: 'p', steps: 0 }, 'steps', /an integer >= 1 and <= 500, got 0/],
     [{ prompt: 'p', steps: 2.5 }, 'steps', /integer/],

@@ -42,8 +42,8 @@ describe('ModelRunner on the shipped model', () => {
 
   it.each([2.5, 1 / 3])('returns exactly round(seconds_total × rate) frames on 2 channels for seconds_total %f', async (secondsTotal) => {
     const audio = await runner.generate({ ...base, secondsTotal });
-    expect(audio.sampleRate).toBe(44100);
-    expect(audio.frames).toBe(Math.round(secondsTotal * 44100));
+    expect(audio.sampleRate).toBe(runner.manifest.sample_rate);
+    expect(audio.frames).toBe(Math.round(secondsTotal * runner.manifest.sample_rate));
     expect(audio.channels).toHaveLength(2);
     for (const c of audio.channels) {
       expect(c.length).toBe(audio.frames);
@@ -85,7 +85,7 @@ describe('ModelRunner on the shipped model', () => {
     );
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     expect(Math.max(...seen)).toBeLessThan(40);
-    expect((await runner.generate(base)).frames).toBe(Math.round(2.5 * 44100));
+    expect((await runner.generate(base)).frames).toBe(Math.round(2.5 * runner.manifest.sample_rate));
   });
 
   it('rejects an already-aborted request without running it', async () => {
