@@ -87,11 +87,7 @@ export class Reconciler {
 
   /** One holder per interval: the lock expires on its own, so a dead holder blocks nobody for long. */
   private async takeLock(): Promise<boolean> {
-    if (!this.redis) {
-      this.redis = createRedis(this.connection);
-      // Without a listener ioredis prints every reconnect failure as an unhandled error event.
-      this.redis.on('error', (error) => this.logger.debug({ err: error }, 'reconciler redis connection error'));
-    }
+    this.redis ??= createRedis(this.connection);
     const key = prefixedKey(this.connection, QUEUE_LOCK_NAME);
     // A little under the interval, so the holder's own next tick is not locked out by timer jitter.
     const ttl = Math.max(1, Math.floor(this.config.RECONCILE_INTERVAL_MS * 0.8));
