@@ -3,14 +3,42 @@ import type { GenerationResource } from '@chorus/contracts';
 
 const MIME_TYPES: Record<string, string> = { wav: 'audio/wav', flac: 'audio/flac', mp3: 'audio/mpeg' };
 
+/** The object store could not be read from this page; the message says what to fix. */
+export class AudioStoreError extends Error {
+  override name = 'AudioStoreError';
+
+  constructor(
+    message: string,
+    /** The presigned URL that was refused. */
+    readonly url: string,
+    /** The browser blocked the read (no CORS rule), though an <audio> element may still play it. */
+    readonly blocked: boolean,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * The finished file as a Blob, so the waveform, the spectrogram, playback and download all use
- * one copy. The client asks the API for a fresh presigned URL (old ones expire) and fetches it
- * from the object store, which must allow this origin to read (bucket CORS).
+ * one copy. A fresh presigned URL comes from the API (old ones expire); the bytes come from the
+ * object store, which must let this origin read them (bucket CORS).
  */
 export async function fetchGenerationAudio(client: ChorusClient, generation: GenerationResource, signal: AbortSignal): Promise<Blob> {
-  const bytes = await client.downloadAudio(generation.id);
+  const url = await client.audioUrl(generation.id);
   signal.throwIfAborted();
+  let response: Response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    // A network error from a cross-origin GET is, in practice, a bucket without a CORS rule for us.
+    throw new AudioStoreError(
+      `the object store did not let this page read the file. Its bucket needs a CORS rule allowing GET from ${window.location.origin}.`,
+      url,
+      true,
+    );
+  }
+  if (!response.ok) throw new AudioStoreError(`the object store answered ${response.status} ${response.statusText}`.trim(), url, false);
   const format = generation.audio?.format ?? generation.output_format;
-  return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: MIME_TYPES[format] ?? 'application/octet-stream' });
+  return new Blob([await response.arrayBuffer()], { type: MIME_TYPES[format] ?? 'application/octet-stream' });
 }

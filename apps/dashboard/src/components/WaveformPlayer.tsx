@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, useState, type RefObject } from 'react';
 import WaveSurfer from 'wavesurfer.js';
 import type { GenerationResource as Generation } from '@chorus/contracts';
-import { fetchGenerationAudio } from '../audio/fetch-audio';
+import { AudioStoreError, fetchGenerationAudio } from '../audio/fetch-audio';
 import { describeError } from '../errors';
 import { useClient } from '../session';
 import { ErrorMessage } from './ErrorMessage';
@@ -37,6 +37,7 @@ export function WaveformPlayer({ generation, label, showSpectrogram = true, cont
   const [playing, setPlaying] = useState(false);
   const [time, setTime] = useState(0);
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const timeId = useId();
 
@@ -70,6 +71,7 @@ export function WaveformPlayer({ generation, label, showSpectrogram = true, cont
 
     setLoading(true);
     setError(null);
+    setNotice(null);
     fetchGenerationAudio(client, generation, abort.signal)
       .then(async (blob) => {
         url = URL.createObjectURL(blob);
@@ -78,7 +80,15 @@ export function WaveformPlayer({ generation, label, showSpectrogram = true, cont
       })
       .catch((caught: unknown) => {
         if (abort.signal.aborted) return;
-        setError(`The audio could not be loaded: ${describeError(caught).message}`);
+        if (caught instanceof AudioStoreError && caught.blocked) {
+          // A media element may play a cross-origin file that fetch may not read: play it
+          // directly, and say why there is no waveform or spectrogram.
+          media.src = caught.url;
+          setObjectUrl(caught.url);
+          setNotice(`The waveform and spectrogram are unavailable: ${caught.message} The audio plays directly from the store.`);
+          return;
+        }
+        setError(`The audio could not be loaded. ${describeError(caught).message}`);
       })
       .finally(() => {
         if (!abort.signal.aborted) setLoading(false);
@@ -132,6 +142,11 @@ export function WaveformPlayer({ generation, label, showSpectrogram = true, cont
         {loading && <span role="status">Loading audio…</span>}
       </div>
       <ErrorMessage message={error} />
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
       {showSpectrogram && decoded && <SpectrogramCanvas audio={decoded} label={label} />}
     </div>
   );
