@@ -66,6 +66,9 @@ export class WorkerModule {
               accessKeyId: config.S3_ACCESS_KEY_ID,
               secretAccessKey: config.S3_SECRET_ACCESS_KEY,
               forcePathStyle: config.S3_FORCE_PATH_STYLE,
+              // 250 ms doubling over 8 tries: about 30 s of S3 outage is ridden out before the
+              // attempt fails and the audio, already rendered, has to be rendered again.
+              uploadAttempts: 8,
             }),
         },
         { provide: GenerationQueue, useFactory: () => new GenerationQueue(connection) },

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SamplerName } from '@chorus/contracts';
 import type { GenerationRequest } from './generation';
+import * as ort from 'onnxruntime-node';
+import { buildBatchConditioning } from './conditioning';
 import { readNpyFloat32 } from './npy';
 import { philox4x32, normals } from './philox';
 import { GenerationPipeline } from './pipeline';
@@ -102,6 +104,37 @@ describe('golden vectors of the Python reference', () => {
       expect(maxAbsDiff(cond.text.features, feats.data)).toBeLessThan(1e-4);
       expect(maxAbsDiff(cond.timingTokens, timing.data)).toBeLessThan(1e-4);
       expect(maxAbsDiff(cond.globalCond, global.data)).toBeLessThan(1e-4);
+    });
+
+    it('case 0: one U-Net call (x = stream-0 noise, t = 0.5, conditional row) and a 4-frame VAE decode match the reference', async () => {
+      const m = pipeline.manifest;
+      const c = cases[0];
+      const [cond] = await pipeline.encodeConditioning([requestOf(c)]);
+      const batch = buildBatchConditioning([cond], m.tokenizer.max_length, m.text_encoder.dim, cond.globalCond.length);
+      const tokens = batch.tokens;
+      const x = normals(c.seed, 0, m.latent_channels * m.window_frames);
+      const unet = await ort.InferenceSession.create(path.join(MODEL_DIR, m.diffusion.file));
+      const decoder = await ort.InferenceSession.create(path.join(MODEL_DIR, m.vae.decoder.file));
+      try {
+        const inputs = m.diffusion.inputs;
+        const v = await unet.run({
+          [inputs.x]: new ort.Tensor('float32', x, [1, m.latent_channels, m.window_frames]),
+          [inputs.t]: new ort.Tensor('float32', Float32Array.of(0.5), [1]),
+          [inputs.cross_attn_cond]: new ort.Tensor('float32', batch.crossAttnCond.subarray(0, tokens * m.text_encoder.dim), [1, tokens, m.text_encoder.dim]),
+          [inputs.cross_attn_mask]: new ort.Tensor('float32', batch.crossAttnMask.subarray(0, tokens), [1, tokens]),
+          [inputs.global_cond]: new ort.Tensor('float32', cond.globalCond, [1, cond.globalCond.length]),
+        });
+        const expectedV = readNpyFloat32(path.join(GOLDEN_DIR, 'case0.unet_v_at_t0.5_x_stream0.npy'));
+        expect(maxAbsDiff(v[m.diffusion.outputs.v].data as Float32Array, expectedV.data)).toBeLessThan(1e-4);
+
+        const firstFrames = new Float32Array(m.latent_channels * 4);
+        for (let ch = 0; ch < m.latent_channels; ch++) firstFrames.set(x.subarray(ch * m.window_frames, ch * m.window_frames + 4), ch * 4);
+        const audio = await decoder.run({ [m.vae.decoder.inputs.latent]: new ort.Tensor('float32', firstFrames, [1, m.latent_channels, 4]) });
+        const expectedAudio = readNpyFloat32(path.join(GOLDEN_DIR, 'case0.vae_decode_first4frames_of_x.npy'));
+        expect(maxAbsDiff(audio[m.vae.decoder.outputs.audio].data as Float32Array, expectedAudio.data)).toBeLessThan(1e-4);
+      } finally {
+        await Promise.all([unet.release(), decoder.release()]);
+      }
     });
 
     it.each(cases.map((c) => [c.name, c] as const))('%s: final latent within 1e-4 of the reference', async (_, c) => {
