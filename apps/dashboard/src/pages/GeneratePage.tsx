@@ -20,6 +20,9 @@ interface FormState {
   output_format: string;
 }
 
+/** The slider's range until `GET /v1/models` answers; the API checks the model's real window. */
+const WINDOW_UNTIL_MODEL_KNOWN = 10;
+
 const EMPTY_FORM: FormState = {
   prompt: '',
   negative_prompt: '',
@@ -43,7 +46,7 @@ export function GeneratePage() {
   const [submitted, setSubmitted] = useState<Array<{ id: string; initial?: Generation }>>(() => rememberedSubmissions().map((id) => ({ id })));
   useEffect(() => rememberSubmissions(submitted.map((entry) => entry.id)), [submitted]);
 
-  const windowSeconds = model ? Math.floor(model.window_seconds * 10) / 10 : 47;
+  const windowSeconds = model ? Math.floor(model.window_seconds * 10) / 10 : WINDOW_UNTIL_MODEL_KNOWN;
 
   // The model's defaults fill the fields the user has not touched.
   useEffect(() => {
