@@ -32,7 +32,7 @@ export function WaveformPlayer({ generation, label, showSpectrogram = true, cont
   const surferRef = useRef<WaveSurfer | null>(null);
   const onFinishRef = useRef(onFinish);
   onFinishRef.current = onFinish;
-  const [objectUrl, setObjectUrl] = useState<string | null>(null);
+  const [downloadUrl, setDownloadUrl] = useState<string | null>(null);
   const [decoded, setDecoded] = useState<AudioBuffer | null>(null);
   const [playing, setPlaying] = useState(false);
   const [time, setTime] = useState(0);
@@ -75,7 +75,7 @@ export function WaveformPlayer({ generation, label, showSpectrogram = true, cont
     fetchGenerationAudio(client, generation, abort.signal)
       .then(async (blob) => {
         url = URL.createObjectURL(blob);
-        setObjectUrl(url);
+        setDownloadUrl(url);
         await surfer.load(url);
       })
       .catch((caught: unknown) => {
@@ -84,7 +84,7 @@ export function WaveformPlayer({ generation, label, showSpectrogram = true, cont
           // A media element may play a cross-origin file that fetch may not read: play it
           // directly, and say why there is no waveform or spectrogram.
           media.src = caught.url;
-          setObjectUrl(caught.url);
+          setDownloadUrl(caught.url);
           setNotice(`The waveform and spectrogram are unavailable: ${caught.message} The audio plays directly from the store.`);
           return;
         }
@@ -133,8 +133,8 @@ export function WaveformPlayer({ generation, label, showSpectrogram = true, cont
         <span id={timeId} className="time" aria-live="off">
           {formatSeconds(time)} / {formatSeconds(duration)}
         </span>
-        {objectUrl ? (
-          <a className="button secondary" href={objectUrl} download={`${generation.id}.${format}`}>
+        {downloadUrl ? (
+          <a className="button secondary" href={downloadUrl} download={`${generation.id}.${format}`}>
             Download {format.toUpperCase()}
             <span className="visually-hidden"> of {label}</span>
           </a>
