@@ -9,5 +9,6 @@ const CUDA_VARIABLES = ['CUDA_VISIBLE_DEVICES'];
 
 /** Every environment variable one of the apps validates at start-up, plus CUDA's own. */
 export function knownVariables(): string[] {
-  return [...new Set([...Object.keys(apiConfigSchema.shape), ...Object.keys(workerConfigSchema.shape), ...CUDA_VARIABLES])].sort();
+  const schemas = [apiConfigSchema, workerConfigSchema];
+  return [...new Set([...schemas.flatMap((schema) => Object.keys(schema.shape)), ...CUDA_VARIABLES])].sort();
 }

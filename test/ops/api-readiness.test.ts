@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type ApiUnderTest } from '../api/api-under-test';
+import { eventually } from '../support/farm-processes';
 import { startTestS3, type TestS3 } from '../support/s3';
-import { startDedicatedRedis, waitUntil, type DedicatedRedis } from './dedicated-redis';
+import { startDedicatedRedis, type DedicatedRedis } from './dedicated-redis';
 
 interface HealthBody {
   status: 'ok' | 'error';
@@ -46,7 +47,7 @@ describe('GET /health/ready on the API', () => {
 
   it('is 503 naming Redis while Redis is down, and 200 again once it is back', async () => {
     await redis.stop();
-    await waitUntil(async () => (await probe('/health/ready')).status === 503, 10_000, 'readiness turning false');
+    await eventually('readiness turning false', async () => (await probe('/health/ready')).status === 503, 10_000);
     const down = await probe('/health/ready');
     expect(down.body.details.redis.status).toBe('down');
     expect(down.body.details.postgres.status).toBe('up');
@@ -55,7 +56,7 @@ describe('GET /health/ready on the API', () => {
     expect((await probe('/health/live')).status).toBe(200);
 
     await redis.start();
-    await waitUntil(async () => (await probe('/health/ready')).status === 200, 20_000, 'readiness turning true again');
+    await eventually('readiness turning true again', async () => (await probe('/health/ready')).status === 200, 20_000);
     expect((await probe('/health/ready')).body.details.redis.status).toBe('up');
   });
 

@@ -4,14 +4,16 @@
  */
 import { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiProcess, type FarmServices, startFarmServices } from './farm-processes';
+import { type FarmProcess, type FarmProcesses, type FarmTenant, startFarmProcesses } from '../support/farm-processes';
 
-let farm: FarmServices;
-let api: ApiProcess;
+let farm: FarmProcesses;
+let api: FarmProcess;
+let tenant: FarmTenant;
 
 beforeAll(async () => {
-  farm = await startFarmServices('ops-api-shutdown');
+  farm = await startFarmProcesses('ops_api_shutdown');
   api = await farm.startApi({ API_SHUTDOWN_DRAIN_MS: '20000' });
+  tenant = await farm.createTenant('ops');
 }, 120_000);
 
 afterAll(async () => {
@@ -29,7 +31,7 @@ function connect(port: number): Promise<Socket> {
 
 describe('the API given SIGTERM', () => {
   it('finishes the request in flight, refuses new connections, and exits 0', async () => {
-    const port = Number(new URL(api.url).port);
+    const port = Number(new URL(farm.apiUrl!).port);
     const body = JSON.stringify({ prompt: 'rain on a tin roof', seconds_total: 1, steps: 4, seed: 3 });
     // A request whose body is still arriving when SIGTERM lands: it is in flight, not idle.
     const socket = await connect(port);
@@ -39,12 +41,12 @@ describe('the API given SIGTERM', () => {
       socket.on('close', () => resolve(text));
     });
     socket.write(
-      `POST /v1/generations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${farm.apiKey}\r\n` +
+      `POST /v1/generations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${tenant.apiKey}\r\n` +
         `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
 
-    api.signal('SIGTERM');
+    api.kill('SIGTERM');
     // The listener closes promptly: a new connection is refused while the old request is pending.
     let refused = false;
     for (let i = 0; i < 50 && !refused; i++) {
@@ -60,9 +62,10 @@ describe('the API given SIGTERM', () => {
     socket.write(body.slice(10));
     const response = await answer;
     expect(response).toMatch(/^HTTP\/1\.1 202 /);
-    expect(await api.exited).toBe(0);
-    expect(api.logs().map((line) => line.msg)).toContain('HTTP server drained');
+    await api.exited;
+    expect(api.child.exitCode).toBe(0);
+    expect(api.logs.map((line) => line.msg)).toContain('HTTP server drained');
     // The request was not lost halfway: its generation is in Postgres.
-    expect(await farm.db.prisma.generation.count({ where: { tenantId: farm.tenantId } })).toBe(1);
+    expect(await farm.db!.prisma.generation.count({ where: { tenantId: tenant.id } })).toBe(1);
   });
 });

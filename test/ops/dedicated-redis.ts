@@ -6,24 +6,14 @@
  *   await redis.stop(); … await redis.start(); … await redis.stop();
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
+import { eventually, freePort } from '../support/farm-processes';
 
 export interface DedicatedRedis {
   port: number;
   url: string;
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startDedicatedRedis(): Promise<DedicatedRedis> {
@@ -37,7 +27,7 @@ export async function startDedicatedRedis(): Promise<DedicatedRedis> {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
         stdio: 'ignore',
       });
-      await waitUntil(() => accepts(port), 10_000, `redis-server on port ${port}`);
+      await eventually(`redis-server on port ${port}`, () => accepts(port), 10_000);
     },
     async stop() {
       if (!child) return;
@@ -61,14 +51,4 @@ function accepts(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false));
     socket.connect(port, '127.0.0.1');
   });
-}
-
-/** Polls until `check` is true, or throws naming what never happened. */
-export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms`);
 }

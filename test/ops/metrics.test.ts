@@ -5,34 +5,32 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiProcess, type FarmServices, MODEL_DIR, sampleValue, startFarmServices, type WorkerProcess } from './farm-processes';
+import { eventually, type FarmProcesses, MODEL_DIR, startFarmProcesses } from '../support/farm-processes';
+import { probeUrl, sampleValue } from './probe-port';
 
 const model = JSON.parse(readFileSync(path.join(MODEL_DIR, 'model.json'), 'utf8')) as { name: string; version: string };
 const modelLabels = `model="${model.name}",version="${model.version}"`;
 
-let farm: FarmServices;
-let api: ApiProcess;
-let worker: WorkerProcess;
+let farm: FarmProcesses;
 let apiMetrics: string;
 let workerMetrics: string;
 
 beforeAll(async () => {
-  farm = await startFarmServices('ops-metrics');
-  api = await farm.startApi();
-  worker = await farm.startWorker('worker-1', { WORKER_MAX_BATCH: '2' });
-  const client = farm.client(api);
+  farm = await startFarmProcesses('ops_metrics');
+  await farm.startApi();
+  const worker = await farm.startWorker('worker-1', { WORKER_MAX_BATCH: '2' });
+  const { client } = await farm.createTenant('ops');
   const submitted = await client.createGeneration({ prompt: 'a warm analog pad in c minor', seconds_total: 2, steps: 8, sampler: 'euler', seed: 7 });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const generation = await client.getGeneration(submitted.id);
-    if (generation.status === 'succeeded') break;
-    if (generation.status === 'failed' || generation.status === 'canceled' || Date.now() > deadline) {
-      throw new Error(`generation ended ${generation.status}: ${generation.error}\n${worker.output().slice(-3000)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  apiMetrics = await (await fetch(`${api.url}/metrics`)).text();
-  workerMetrics = await (await fetch(`${worker.probeUrl}/metrics`)).text();
+  // Polled over HTTP on purpose: the API's request metrics should see GET /v1/generations/:id.
+  await eventually(
+    'the generation to succeed',
+    async () => (await client.getGeneration(submitted.id)).status === 'succeeded',
+    180_000,
+    200,
+    farm.describe,
+  );
+  apiMetrics = await (await fetch(`${farm.apiUrl}/metrics`)).text();
+  workerMetrics = await (await fetch(`${await probeUrl(worker)}/metrics`)).text();
 }, 240_000);
 
 afterAll(async () => {

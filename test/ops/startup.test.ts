@@ -4,26 +4,29 @@
  * machine falls back to the CPU and says so, or, with ORT_REQUIRE_GPU=1, refuses to start.
  * (Nothing here runs on a GPU: these machines have none. docs/operations.md says what was not run.)
  */
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_ENTRY, type FarmServices, sampleValue, startFarmServices, startProcess, WORKER_ENTRY } from './farm-processes';
+import { API_ENTRY, FarmProcess, type FarmProcesses, ROOT, startFarmProcesses, WORKER_ENTRY } from '../support/farm-processes';
+import { probeUrl, sampleValue } from './probe-port';
 
-let farm: FarmServices;
+let farm: FarmProcesses;
 
 beforeAll(async () => {
-  farm = await startFarmServices('ops-startup');
+  farm = await startFarmProcesses('ops_startup');
 }, 60_000);
 
 afterAll(async () => {
   await farm?.close();
 });
 
-/** Runs an entry point to its end; start-up failures happen before any service is touched. */
-async function runToExit(entry: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  const process = startProcess('app', entry, { ...farm.env, WORKER_METRICS_PORT: '0', PORT: '0', ...env });
-  const timer = setTimeout(() => process.signal('SIGKILL'), 60_000);
-  const code = await process.exited;
+/** Runs an entry point with the farm's environment plus `env` to its end (start-up failures exit early). */
+async function runToExit(entry: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [entry], { cwd: ROOT, env: { ...process.env, ...farm.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const app = new FarmProcess('app', child);
+  const timer = setTimeout(() => app.kill('SIGKILL'), 60_000);
+  await app.exited;
   clearTimeout(timer);
-  return { code, output: process.output() };
+  return { code: child.exitCode, output: app.lines.join('\n') };
 }
 
 describe('bad configuration stops start-up, naming the variable', () => {
@@ -59,11 +62,11 @@ describe('ORT execution provider selection on a machine without a GPU', () => {
 
   it('CUDA requested without ORT_REQUIRE_GPU falls back to the CPU, logs both providers and exports them', async () => {
     const worker = await farm.startWorker('cuda-fallback', { ORT_EXECUTION_PROVIDER: 'cuda' });
-    const lines = worker.logs();
+    const lines = worker.logs;
     const fallback = lines.find((line) => line.msg === 'running on the CPU instead of the GPU');
     expect(fallback?.reason).toMatch(/CUDA unavailable/);
     expect(lines.find((line) => line.msg === 'worker ready')).toMatchObject({ requestedExecutionProvider: 'cuda', executionProvider: 'cpu' });
-    const metrics = await (await fetch(`${worker.probeUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${await probeUrl(worker)}/metrics`)).text();
     const info = metrics.split('\n').find((line) => line.startsWith('chorus_worker_info{'));
     expect(info).toMatch(/requested_provider="cuda",provider="cpu"/);
     expect(sampleValue(metrics, info!.split(' ')[0])).toBe(1);
