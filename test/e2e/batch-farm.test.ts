@@ -41,8 +41,7 @@ async function waitFor(id: string, timeoutMs = 120_000): Promise<Generation> {
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 beforeAll(async () => {
-  // The receiver runs on loopback, which only this switch lets through (API and worker alike).
-  process.env.WEBHOOK_ALLOW_LOOPBACK = '1';
+  // The receiver runs on loopback, which only WEBHOOK_ALLOW_LOOPBACK lets through (API and worker alike).
   receiver = new WebhookReceiver();
   receiverUrl = await receiver.start();
   api = await startApi('saas_e2e', { LOG_LEVEL: 'warn', WEBHOOK_ALLOW_LOOPBACK: '1' });
@@ -56,6 +55,7 @@ beforeAll(async () => {
       // One job at a time, so "starts next" is a strict order rather than a shared batch.
       WORKER_MAX_BATCH: '1',
       WORKER_METRICS_PORT: '0',
+      WEBHOOK_ALLOW_LOOPBACK: '1',
       WORKER_PROGRESS_INTERVAL_MS: '1000',
       LOG_LEVEL: 'warn',
     }),
@@ -69,7 +69,6 @@ afterAll(async () => {
   await worker?.close();
   await api?.close();
   await receiver?.close();
-  delete process.env.WEBHOOK_ALLOW_LOOPBACK;
   if (out) await rm(out, { recursive: true, force: true });
 }, 60_000);
 

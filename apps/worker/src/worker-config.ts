@@ -43,6 +43,12 @@ export const workerConfigSchema = z.object({
   RECONCILE_INTERVAL_MS: milliseconds(15_000, 100),
   /** A queued row younger than this is not reconciled (its job may be being added right now). */
   RECONCILE_MIN_AGE_MS: milliseconds(10_000, 0),
+  /** Lets webhooks reach loopback addresses: only for the project's own tests. */
+  WEBHOOK_ALLOW_LOOPBACK: envBoolean.default(false),
+  /** A webhook receiver that has not answered by then is a failed attempt. */
+  WEBHOOK_TIMEOUT_MS: milliseconds(10_000, 100),
+  /** Webhook deliveries in flight at once per worker process. */
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -30,7 +30,7 @@ export class WorkerModule {
         WorkerMetricsModule,
         WorkerHealthModule,
         // Webhook deliveries, and the OutcomeNotifier the processor calls when a generation ends.
-        WorkerWebhooksModule.forRoot(connection, logger),
+        WorkerWebhooksModule.forRoot(connection, logger, config),
       ],
       providers: [
         { provide: WORKER_CONFIG, useValue: config },

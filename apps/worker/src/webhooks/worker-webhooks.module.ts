@@ -1,20 +1,14 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { envBoolean, parseEnv } from '@chorus/contracts';
 import { BatchRepository, PRISMA, type PrismaClient } from '@chorus/db';
 import type { QueueConnection } from '@chorus/queue';
 import { OutcomeNotifier, WebhookQueue } from '@chorus/webhooks';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import { workerConfigSchema, type WorkerConfig } from '../worker-config';
 import { WebhookConsumer } from './webhook-consumer';
 
-/** The worker's webhook settings, read from the environment beside WorkerConfig. */
-export const webhookConfigSchema = z.object({
-  /** Lets webhooks reach loopback: only for the project's own tests. */
-  WEBHOOK_ALLOW_LOOPBACK: envBoolean.default(false),
-  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
-  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
-});
-export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
+/** The worker's webhook settings: part of WorkerConfig, named here for the modules that read them. */
+export const webhookConfigSchema = workerConfigSchema.pick({ WEBHOOK_ALLOW_LOOPBACK: true, WEBHOOK_TIMEOUT_MS: true, WEBHOOK_CONCURRENCY: true });
+export type WebhookConfig = Pick<WorkerConfig, keyof typeof webhookConfigSchema.shape>;
 
 const CONNECTION = Symbol('chorus:webhooks-connection');
 
@@ -23,7 +17,7 @@ const CONNECTION = Symbol('chorus:webhooks-connection');
  * generation ends (it queues the generation's webhook and finishes its batch), and the consumer
  * that delivers the `webhooks` queue.
  *
- *   imports: [WorkerWebhooksModule.forRoot(connection, logger)]
+ *   imports: [WorkerWebhooksModule.forRoot(connection, logger, config)]
  *   … await this.outcomes.generationFinished(row)   // after markSucceeded / markFailed / markCanceled
  */
 @Global()
@@ -34,8 +28,7 @@ export class WorkerWebhooksModule implements OnApplicationShutdown {
     @Inject(WebhookQueue) private readonly queue: WebhookQueue,
   ) {}
 
-  static forRoot(connection: QueueConnection, logger: Logger, env: NodeJS.ProcessEnv = process.env): DynamicModule {
-    const config = parseEnv(webhookConfigSchema, env);
+  static forRoot(connection: QueueConnection, logger: Logger, config: WebhookConfig): DynamicModule {
     return {
       module: WorkerWebhooksModule,
       providers: [
