@@ -158,6 +158,7 @@ describe('GET /v1/generations rejects bad query strings with 400 problems', () =
     ['status=queued,,running', 'status'],
     ['cursor=not-a-cursor', 'cursor'],
     ['sort=asc', 'sort'],
+    ['batch_id=abc', 'batch_id'],
     ['q=', 'q'],
     ['limit=5&limit=6', 'limit'],
   ])('%s names %s', async (query, field) => {

@@ -58,6 +58,7 @@ export type GenerationAudio = z.infer<typeof generationAudioSchema>;
 export type GenerationTimings = z.infer<typeof generationTimingsSchema>;
 export type GenerationResource = z.infer<typeof generationResourceSchema>;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STATUS_LIST = new RegExp(`^(${GENERATION_STATUSES.join('|')})(,(${GENERATION_STATUSES.join('|')}))*$`);
 
 export const LIST_LIMIT_DEFAULT = 20;
@@ -80,7 +81,7 @@ export const listGenerationsQuerySchema = z
       // Postgres text cannot hold U+0000.
       .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters (U+0000)')
       .optional(),
-    batch_id: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').optional(),
+    batch_id: z.string().regex(UUID, 'must be a batch id (a UUID)').optional(),
     limit: z
       .string()
       .regex(/^\d{1,3}$/, `must be an integer from 1 to ${LIST_LIMIT_MAX}`)
