@@ -280,6 +280,20 @@ describe('images, configuration and docker-compose.yml', () => {
     expect(stages.get('build-gpu')!.body).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
   });
 
+  it('ships the model the ConfigMap names in every image that reads it: graphs for workers, the manifest for the API', () => {
+    const modelDir = find('ConfigMap', 'chorus-config').data!.MODEL_DIR;
+    expect(modelDir.startsWith('/app/')).toBe(true);
+    const inImage = modelDir.slice('/app/'.length);
+    for (const target of ['worker-cpu', 'worker-gpu']) {
+      expect(stages.get(target)!.body, target).toContain(`/app/${inImage} ./${inImage}\n`);
+      expect(stages.get(target)!.body, target).toContain(`MODEL_DIR=${modelDir}`);
+    }
+    expect(stages.get('api')!.body).toContain(`/app/${inImage}/model.json ./${inImage}/model.json`);
+    expect(stages.get('api')!.body).toContain(`MODEL_DIR=${modelDir}`);
+    // The API serves the dashboard's build at /.
+    expect(stages.get('api')!.body).toContain('/app/apps/dashboard/dist ./apps/dashboard/dist');
+  });
+
   it('sets only variables an app (or KEDA) reads, and every variable DESIGN.md fixes', () => {
     const known = knownVariables();
     const config = find('ConfigMap', 'chorus-config').data!;
