@@ -39,8 +39,9 @@ afterAll(async () => {
 
 describe('GET /health/ready on the API', () => {
   it('is 200 with Postgres, Redis and S3 up', async () => {
-    const { status, body } = await probe('/health/ready');
-    expect(status).toBe(200);
+    // The first probes open the connections; on a loaded machine one may miss its 2 s budget.
+    await eventually('readiness', async () => (await probe('/health/ready')).status === 200, 30_000);
+    const { body } = await probe('/health/ready');
     expect(body.status).toBe('ok');
     expect(Object.keys(body.details).sort()).toEqual(['postgres', 'redis', 's3', 'shutdown']);
   });
