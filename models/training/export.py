@@ -28,13 +28,14 @@ def load_nets(untrained=False):
     nets = build()
     used = {}
     if not untrained:
-        for part, run, key in [("vae", "vae_dec", "model"), ("vae", "vae", "model"), ("text", "clap", "text"),
+        for part, run, key in [("vae", "vae_dec", "ema"), ("vae", "vae_dec", "model"), ("text", "clap", "text"),
                                ("unet", "unet", "ema"), ("timing", "unet", "timing_ema")]:
             if part in used:
                 continue
             ck = load_ckpt(os.path.join(RUNS, run, "ckpt.pt"))
             if ck and key in ck:
-                nets[part].load_state_dict(ck[key])
+                state = {k: v for k, v in ck[key].items() if not k.endswith(".basis")}   # older VAE checkpoints
+                nets[part].load_state_dict(state)
                 used[part] = f"{run} step {ck.get('step')}"
         scale = load_ckpt(os.path.join(RUNS, "latents", "scale.pt"))
         if scale is not None and "vae" in used:
@@ -96,9 +97,12 @@ def export_onnx(nets, out):
         ("vae_encoder.onnx", ScaledEncoder(nets["vae"]).eval(), (torch.randn(1, 2, 8 * c["downsampling_ratio"]),), ["audio"], ["latent"],
          {"audio": {0: "batch", 2: "samples"}, "latent": {0: "batch", 2: "frames"}}),
     ]
+    nets["vae"].set_onnx(True)       # STFT / iSTFT as fixed-weight convolutions inside the graphs
     for name, mod, args, inames, onames, axes in jobs:
+        # VAE graphs: no constant folding, so the DFT bases stay small Range/Cos subgraphs instead of 16 MB weights
         torch.onnx.export(mod, args, os.path.join(out, name), input_names=inames, output_names=onames,
-                          dynamic_axes=axes, opset_version=17, do_constant_folding=True)
+                          dynamic_axes=axes, opset_version=17, do_constant_folding=not name.startswith("vae_"))
+    nets["vae"].set_onnx(False)
 
 
 GOLDEN_CASES = [
@@ -189,7 +193,7 @@ def main():
     p.add_argument("--untrained", action="store_true")
     p.add_argument("--no-golden", action="store_true")
     args = p.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     nets, used = load_nets(args.untrained)

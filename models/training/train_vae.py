@@ -1,15 +1,17 @@
-"""Trains the VAE on short random crops of synthetic windows. Resumes from runs/<run>/ckpt.pt.
+"""Trains the VAE (log-magnitude STFT targets) on short random crops of synthetic windows. Resumes from runs/<run>/ckpt.pt.
 
   /usr/bin/python3 train_vae.py --run vae [--minutes 40] [--decoder-only]
 --decoder-only freezes the encoder (after latents were cached) and keeps fine-tuning the decoder.
 """
 import argparse
+import copy
 import time
 import numpy as np
 import torch
 from chorus import data
 from chorus.common import run_dir, save_ckpt, load_ckpt, LossLog
-from chorus.vae import VAE, multires_stft_loss
+from chorus.config import build
+from chorus.vae import BINS
 
 p = argparse.ArgumentParser()
 p.add_argument("--run", default="vae")
@@ -18,7 +20,8 @@ p.add_argument("--batch", type=int, default=8)
 p.add_argument("--crop", type=int, default=16384)
 p.add_argument("--lr", type=float, default=1e-3)
 p.add_argument("--kl", type=float, default=1e-6)
-p.add_argument("--threads", type=int, default=2)
+p.add_argument("--peak-weight", type=float, default=200.0, help="cap of the per-bin weight")
+p.add_argument("--threads", type=int, default=1)
 p.add_argument("--seed", type=int, default=1)
 p.add_argument("--decoder-only", action="store_true")
 p.add_argument("--init-from", default=None, help="checkpoint to start from when this run has none")
@@ -26,19 +29,22 @@ args = p.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(args.seed)
 d = run_dir(args.run)
-vae = VAE()
+vae = build()["vae"]
 ck = load_ckpt(f"{d}/ckpt.pt")
 src = ck or (load_ckpt(args.init_from) if args.init_from else None)
 if src:
     vae.load_state_dict(src["model"])
-params = vae.decoder.parameters() if args.decoder_only else vae.parameters()
-opt = torch.optim.Adam(params, lr=args.lr, betas=(0.8, 0.99))
+params = vae.decoder_net.parameters() if args.decoder_only else vae.parameters()
+opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
+ema = copy.deepcopy(vae).eval()     # exported weights: the decoder's loss is noisy step to step
 step = 0
+if ck and "ema" in ck:
+    ema.load_state_dict(ck["ema"])
 if ck:
     opt.load_state_dict(ck["opt"])
     step = ck["step"]
-print(f"params enc {sum(p.numel() for p in vae.encoder.parameters())} dec {sum(p.numel() for p in vae.decoder.parameters())}, step {step}", flush=True)
-log = LossLog(f"{d}/loss.csv", ["loss", "stft", "l1", "kl"])
+print(f"params enc {sum(p.numel() for p in vae.encoder.parameters())} dec {sum(p.numel() for p in vae.decoder_net.parameters())}, step {step}", flush=True)
+log = LossLog(f"{d}/loss.csv", ["loss", "linmag", "logmag", "kl"])
 rng = np.random.default_rng(args.seed * 1000003 + step)
 specs = data.make_dataset(20000, seed=1000 + args.seed)
 
@@ -67,23 +73,33 @@ while time.time() < t_end:
     else:
         mean, logvar = vae.encode_dist(x)
     z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
-    y = vae.decoder(z)
-    stft = multires_stft_loss(y, x)
-    l1 = (y - x).abs().mean()
+    logmag = vae.decoder_net(z).reshape(-1, BINS, z.shape[-1] * 4) - 4.0
+    tmag = vae.target_mag(x)
+    # per-bin log-magnitude at the decoder's own STFT framing (phase is rebuilt, not learned);
+    # bins holding energy weigh more so partials (pitch) are learned before the noise floor
+    # (bins above the frame's mean magnitude carry about half the weight: a tone's few partials count)
+    w = 1.0 + (tmag / (tmag.mean(1, keepdim=True) + 1e-3)).clamp(max=args.peak_weight)
+    magl = ((logmag.clamp(min=-7.0) - torch.log(tmag + 1e-3)).abs() * w).mean()
+    with torch.no_grad():
+        lin = (torch.exp(logmag.clamp(max=7.0)) - tmag).norm() / (tmag.norm() + 1e-3)
     kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).mean()
-    loss = stft + 10 * l1 + args.kl * kl
+    loss = magl + args.kl * kl
     opt.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(vae.parameters(), 5.0)
     opt.step()
     step += 1
-    log.log(step, [loss.item(), stft.item(), l1.item(), kl.item()])
-    if step % 20 == 0:
-        print(f"step {step} loss {loss.item():.4f} stft {stft.item():.4f} l1 {l1.item():.5f} kl {kl.item():.3f} "
-              f"{(time.time() - t0) / 20:.2f}s/step", flush=True)
+    with torch.no_grad():
+        decay = min(0.995, (1 + step) / (10 + step))
+        for pe, ps in zip(ema.parameters(), vae.parameters()):
+            pe.mul_(decay).add_(ps, alpha=1 - decay)
+    log.log(step, [loss.item(), lin.item(), magl.item(), kl.item()])
+    if step % 10 == 0:
+        print(f"step {step} loss {loss.item():.4f} linmag {lin.item():.4f} logmag {magl.item():.4f} kl {kl.item():.3f} "
+              f"{(time.time() - t0) / 10:.2f}s/step", flush=True)
         t0 = time.time()
     if time.time() - t_ck > 180:
-        save_ckpt(f"{d}/ckpt.pt", model=vae.state_dict(), opt=opt.state_dict(), step=step)
+        save_ckpt(f"{d}/ckpt.pt", model=vae.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step)
         t_ck = time.time()
-save_ckpt(f"{d}/ckpt.pt", model=vae.state_dict(), opt=opt.state_dict(), step=step)
+save_ckpt(f"{d}/ckpt.pt", model=vae.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step)
 print("done", step, flush=True)

@@ -7,7 +7,7 @@ CONFIG = {
     "latent_channels": 32,
     "downsampling_ratio": data.RATIO,
     "window_frames": data.WINDOW_FRAMES,
-    "vae": {"widths": [8, 16, 32, 64, 128, 256], "strides": [2, 4, 4, 8, 8], "dilations": [1, 3]},
+    "vae": {"kind": "stft-snake", "n_fft": 2048, "hop": 512, "width": 192, "stages": 2, "dilations": [1, 3]},
     "text": {"max_length": 80, "dim": 256, "layers": 4, "heads": 4, "ff": 512, "clap_dim": 128},
     "timing": {"seconds_start": {"min": 0, "max": 32}, "seconds_total": {"min": 0, "max": 64}, "global_dim": 256},
     "unet": {"base": 64, "mults": [1, 2, 2], "blocks": 1, "attn_levels": [1, 2], "heads": 4, "emb_dim": 256},
@@ -20,8 +20,8 @@ def build(cfg=CONFIG):
     from chorus.timing import TimingConditioner
     from chorus.unet import UNet1D
     t, u = cfg["text"], cfg["unet"]
-    vae = VAE(cfg["channels"], cfg["latent_channels"], tuple(cfg["vae"]["widths"]), tuple(cfg["vae"]["strides"]),
-              tuple(cfg["vae"]["dilations"]))
+    vae = VAE(cfg["channels"], cfg["latent_channels"], cfg["vae"]["width"], cfg["vae"]["stages"], tuple(cfg["vae"]["dilations"]))
+    assert vae.ratio == cfg["downsampling_ratio"]
     text = TextEncoder(t["max_length"], t["dim"], t["layers"], t["heads"], t["ff"], t["clap_dim"])
     audio = AudioEncoder(t["clap_dim"])
     timing = TimingConditioner(t["dim"], cfg["timing"]["global_dim"], cfg["timing"]["seconds_start"]["max"],

@@ -52,7 +52,10 @@ class TextEncoder(nn.Module):
 
     def clap_embed(self, ids, mask, numbers):
         states, m = self.hidden(ids, mask, numbers)
-        h = self.ln_out(states[-1])
+        return self.clap_pool(states[-1], m)
+
+    def clap_pool(self, last, m):
+        h = self.ln_out(last)
         pooled = (h * m.unsqueeze(-1)).sum(1) / m.sum(1, keepdim=True).clamp(min=1)
         return F.normalize(self.clap_proj(pooled), dim=-1)
 
@@ -101,5 +104,6 @@ class AudioEncoder(nn.Module):
         self.proj = nn.Linear(2 * width, clap_dim)
 
     def forward(self, mel):
+        mel = F.avg_pool1d(mel, 4, ceil_mode=True)          # ~93 ms frames are enough here
         h = self.net((mel + 6.0) / 6.0)
         return F.normalize(self.proj(torch.cat([h.mean(-1), h.amax(-1)], -1)), dim=-1)

@@ -1,0 +1,132 @@
+"""Trains the U-Net (v-objective) and the timing conditioner on cached latents, text encoder frozen.
+
+  /usr/bin/python3 train_unet.py --run unet [--minutes 70] [--batch 32]
+Needs runs/latents (cache_latents.py) and runs/clap (train_clap.py). Resumes from runs/<run>/ckpt.pt.
+"""
+import argparse
+import copy
+import glob
+import math
+import time
+import numpy as np
+import torch
+import torch.nn.functional as F
+from chorus.common import run_dir, save_ckpt, load_ckpt, LossLog
+from chorus.config import CONFIG, build
+from chorus.evalset import train_specs
+from chorus.tokenizer import tokenize_batch
+
+p = argparse.ArgumentParser()
+p.add_argument("--run", default="unet")
+p.add_argument("--minutes", type=float, default=70)
+p.add_argument("--batch", type=int, default=32)
+p.add_argument("--lr", type=float, default=4e-4)
+p.add_argument("--threads", type=int, default=1)
+p.add_argument("--seed", type=int, default=5)
+p.add_argument("--cut", type=float, default=0.3, help="share of cuttable clips shortened in latent space")
+p.add_argument("--drop", type=float, default=0.1, help="text dropout for classifier-free guidance")
+args = p.parse_args()
+torch.set_num_threads(args.threads)
+torch.manual_seed(args.seed)
+d = run_dir(args.run)
+nets = build()
+text, timing, unet = nets["text"], nets["timing"], nets["unet"]
+text.load_state_dict(load_ckpt("runs/clap/ckpt.pt")["text"])
+text.eval()
+sc = load_ckpt("runs/latents/scale.pt")
+scale, silence = sc["scale"], sc["silence"] / sc["scale"]
+specs = train_specs()
+T = CONFIG["text"]["max_length"]
+FPS = CONFIG["sample_rate"] / CONFIG["downsampling_ratio"]
+
+
+def load_chunks():
+    """All latent chunks cache_latents.py has finished so far (it may still be running)."""
+    files = sorted(glob.glob("runs/latents/chunk_*.pt"))
+    cks = [torch.load(f) for f in files]
+    return torch.cat([c["latents"] for c in cks]), torch.cat([c["index"] for c in cks])
+
+
+lat, lat_index = load_chunks()
+t_reload = time.time()
+# Clips that stay the same sound until they stop can be cut shorter in latent space: more durations for free.
+cuttable = torch.tensor([s["family"] in ("tone", "chord", "noise", "drums") and s.get("envelope") != "plucked"
+                         and s["seconds_start"] == 0 for s in specs])
+ids, mask, nums = (torch.from_numpy(a) for a in tokenize_batch([s["caption"] for s in specs], T))
+with torch.no_grad():
+    feats = torch.cat([text(ids[i:i + 256], mask[i:i + 256], nums[i:i + 256]) for i in range(0, len(specs), 256)]).half()
+start = torch.tensor([s["seconds_start"] for s in specs], dtype=torch.float32)
+total = torch.tensor([s["seconds_total"] for s in specs], dtype=torch.float32)
+print(f"{lat.shape[0]} cached of {len(specs)} clips, scale {scale:.4f}, unet params {sum(p.numel() for p in unet.parameters())}", flush=True)
+
+params = list(unet.parameters()) + list(timing.parameters())
+opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+ema_unet, ema_timing = copy.deepcopy(unet).eval(), copy.deepcopy(timing).eval()
+step = 0
+ck = load_ckpt(f"{d}/ckpt.pt")
+if ck:
+    unet.load_state_dict(ck["unet"]), timing.load_state_dict(ck["timing"]), opt.load_state_dict(ck["opt"])
+    ema_unet.load_state_dict(ck["ema"]), ema_timing.load_state_dict(ck["timing_ema"])
+    step = ck["step"]
+log = LossLog(f"{d}/loss.csv", ["loss", "lr"])
+g = torch.Generator().manual_seed(args.seed * 7919 + step)
+
+
+def save():
+    save_ckpt(f"{d}/ckpt.pt", unet=unet.state_dict(), timing=timing.state_dict(), ema=ema_unet.state_dict(),
+              timing_ema=ema_timing.state_dict(), opt=opt.state_dict(), step=step, scale=scale)
+
+
+t_end, t_ck, t0 = time.time() + args.minutes * 60, time.time(), time.time()
+two = torch.ones(args.batch, 2)
+while time.time() < t_end:
+    if time.time() - t_reload > 240:
+        lat, lat_index = load_chunks()
+        t_reload = time.time()
+    j = torch.randint(0, lat.shape[0], (args.batch,), generator=g)
+    idx = lat_index[j]
+    x0 = lat[j].float() / scale
+    s_total = total[idx].clone()
+    cut = cuttable[idx] & (torch.rand(args.batch, generator=g) < args.cut)
+    for b in torch.nonzero(cut).flatten().tolist():
+        new_total = 0.5 + float(torch.rand((), generator=g)) * max(0.0, float(s_total[b]) - 0.5)
+        k = int(math.ceil(new_total * FPS))
+        if k < x0.shape[-1]:
+            x0[b, :, k:] = silence[:, None]
+            s_total[b] = new_total
+    f = feats[idx].float()
+    m = mask[idx].float()
+    drop = torch.rand(args.batch, generator=g) < args.drop
+    f[drop] = 0
+    m[drop] = 0
+    tok, glob_cond = timing(start[idx], s_total)
+    cross = torch.cat([f, tok], 1)
+    cmask = torch.cat([m, two], 1)
+    t = torch.rand(args.batch, generator=g)
+    alpha, sigma = torch.cos(t * math.pi / 2)[:, None, None], torch.sin(t * math.pi / 2)[:, None, None]
+    noise = torch.randn(x0.shape, generator=g)
+    v_target = alpha * noise - sigma * x0
+    v = unet(alpha * x0 + sigma * noise, t, cross, cmask, glob_cond)
+    loss = F.mse_loss(v, v_target)
+    lr = args.lr * min(1.0, (step + 1) / 200)
+    for pg in opt.param_groups:
+        pg["lr"] = lr
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    step += 1
+    decay = min(0.998, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for e, src in ((ema_unet, unet), (ema_timing, timing)):
+            for pe, ps in zip(e.parameters(), src.parameters()):
+                pe.mul_(decay).add_(ps, alpha=1 - decay)
+    log.log(step, [loss.item(), lr])
+    if step % 25 == 0:
+        print(f"step {step} loss {loss.item():.4f} {(time.time() - t0) / 25:.2f}s/step", flush=True)
+        t0 = time.time()
+    if time.time() - t_ck > 180:
+        save()
+        t_ck = time.time()
+save()
+print("done", step, flush=True)
