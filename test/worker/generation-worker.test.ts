@@ -57,9 +57,10 @@ describe('generation worker', () => {
   it('logs every line about a generation with its generationId and tenantId', async () => {
     const generation = await farm.submit({ steps: 2 });
     await farm.waitForStatus(generation.id, ['succeeded']);
-    const lines = worker.logs.filter((line) => line.generationId === generation.id);
-    expect(lines.map((line) => line.msg)).toEqual(expect.arrayContaining(['generation started', 'generation succeeded']));
-    for (const line of lines) expect(line.tenantId).toBe(farm.tenantId);
+    const lines = () => worker.logs.filter((line) => line.generationId === generation.id);
+    // The success line follows the row's update by a moment.
+    await expect.poll(() => lines().map((line) => line.msg)).toEqual(expect.arrayContaining(['generation started', 'generation succeeded']));
+    for (const line of lines()) expect(line.tenantId).toBe(farm.tenantId);
   });
 
   it('cancels a running generation between two sampler steps when the cancel is broadcast', async () => {
