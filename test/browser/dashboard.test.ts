@@ -180,6 +180,8 @@ describe('the dashboard', () => {
     expect(await unnamedControls(page), 'every control is labelled').toEqual([]);
     // When A ends, B starts.
     await expect.poll(playing, { interval: 50, timeout: 15_000 }).toEqual([false, true]);
+    await comparison.getByRole('button', { name: 'Play together' }).click();
+    await expect.poll(playing, { interval: 50, timeout: 15_000 }).toEqual([true, true]);
     await comparison.getByRole('button', { name: 'Stop' }).click();
     await comparison.getByRole('button', { name: 'Clear selection' }).click();
 

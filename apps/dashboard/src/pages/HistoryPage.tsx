@@ -226,6 +226,10 @@ function Comparison({ pair, onClose }: { pair: [Generation, Generation]; onClose
     setInTurn(true);
     await first.current?.play();
   };
+  const playTogether = async () => {
+    setInTurn(false);
+    await Promise.all([first.current?.play(), second.current?.play()]);
+  };
   const stop = () => {
     setInTurn(false);
     first.current?.pause();
@@ -238,6 +242,9 @@ function Comparison({ pair, onClose }: { pair: [Generation, Generation]; onClose
         <h2 id="comparison-heading">Compare</h2>
         <button type="button" onClick={() => void playInTurn()}>
           Play in turn (A, then B)
+        </button>
+        <button type="button" onClick={() => void playTogether()}>
+          Play together
         </button>
         <button type="button" className="secondary" onClick={stop}>
           Stop
