@@ -17,7 +17,7 @@ export interface NewBatch {
 }
 
 /** Rows written per INSERT, so no statement carries 10,000 rows' parameters at once. */
-const INSERT_CHUNK = 500;
+const INSERT_CHUNK = 250;
 
 /** Batches and the generations they hold. */
 @Injectable()

@@ -22,9 +22,9 @@ export const BATCH_MAX_ROWS = 10_000;
 /** Problems listed in one 400 answer; the detail says how many more there were. */
 const MAX_LISTED_ERRORS = 1_000;
 /** Rows validated or read between two yields to the event loop. */
-const CHUNK = 500;
+const CHUNK = 250;
 /** Jobs added to BullMQ per addBulk. */
-const QUEUE_CHUNK = 500;
+const QUEUE_CHUNK = 250;
 
 export interface BatchOptions {
   webhookUrl?: string;
