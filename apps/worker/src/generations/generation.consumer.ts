@@ -16,6 +16,9 @@ import { WORKER_CONFIG, type WorkerConfig } from '../worker-config';
 import { AbortReason } from './abort-reasons';
 import { GenerationProcessor, type GenerationJobResult } from './generation.processor';
 
+/** After the grace period, time for held jobs to be handed back before shutdown stops waiting. */
+const HAND_BACK_MS = 10_000;
+
 /**
  * The BullMQ side of the worker: takes generation jobs (as many at once as a batch holds), gives
  * each an AbortController that the cancel broadcast, BullMQ's own signal, a lost lock and shutdown
@@ -86,10 +89,21 @@ export class GenerationConsumer {
     const handBack = setTimeout(() => {
       for (const id of this.controllers.keys()) this.abort(id, AbortReason.Shutdown);
     }, graceMs);
+    // BullMQ 6.7's graceful close waits for its blocking fetch to end, which never happens while
+    // Redis is down or reconnecting (a SIGTERM during a failover): past the grace and the hand-back
+    // time, stop waiting. Held jobs are handed back by then, or their locks lapse and the stalled
+    // check gives them to another worker.
+    let giveUp: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      giveUp = setTimeout(() => resolve('deadline'), graceMs + HAND_BACK_MS);
+    });
     try {
-      await closing;
+      if ((await Promise.race([closing, deadline])) === 'deadline') {
+        this.logger.warn({ held: this.held }, 'the queue worker did not close in time (is Redis reachable?); shutting down anyway');
+      }
     } finally {
       clearTimeout(handBack);
+      clearTimeout(giveUp);
       this.stopListening?.();
     }
   }
