@@ -40,8 +40,15 @@ interface GenerateOptions {
   out: string;
 }
 
-/** A bad flag, file or model: reported as one line, exit code 2, nothing written. */
-class UsageError extends Error {}
+/** A bad flag, file or model (exit code 2), or an interrupt (130): one line, nothing written. */
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}
 
 const FLAG_OF_FIELD: Record<string, string> = {
   prompt: '--prompt',
@@ -79,7 +86,7 @@ export function register(program: Command): void {
       try {
         await generate(options);
       } catch (error) {
-        if (error instanceof UsageError) program.error(`chorus: ${error.message}`, { exitCode: 2 });
+        if (error instanceof UsageError) program.error(`chorus: ${error.message}`, { exitCode: error.exitCode });
         throw error;
       }
     });
@@ -94,7 +101,7 @@ async function generate(options: GenerateOptions): Promise<void> {
   try {
     await generateUntilAborted(options, started, abort.signal);
   } catch (error) {
-    if (error instanceof Error && error.name === 'AbortError') throw new UsageError('interrupted; nothing was written');
+    if (error instanceof Error && error.name === 'AbortError') throw new UsageError('interrupted; nothing was written', 130);
     throw error;
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
