@@ -1,3 +1,4 @@
+import type { BatchManifestLine, BatchResource } from '@chorus/contracts';
 import { ChorusClient } from './chorus-client';
 
 /**
@@ -6,40 +7,7 @@ import { ChorusClient } from './chorus-client';
  * API checks every row before creating anything and answers a validation problem whose `errors`
  * carry the 1-based `row` with `field` and `message`.
  */
-export interface BatchResource {
-  id: string;
-  /** queued | running | canceling, then completed or canceled once no row is queued or running. */
-  status: string;
-  total: number;
-  counts: { queued: number; running: number; succeeded: number; failed: number; canceled: number };
-  webhook_url?: string | null;
-  created_at: string;
-  finished_at: string | null;
-  canceled_at?: string | null;
-  manifest_url?: string;
-}
-
-/** One line of the JSONL manifest: a row of the batch file and what became of it. */
-export interface BatchManifestLine {
-  row: number;
-  id: string;
-  status: string;
-  params: {
-    prompt: string;
-    negative_prompt: string | null;
-    seconds_start: number;
-    seconds_total: number;
-    steps: number;
-    cfg_scale: number;
-    sampler: string;
-    output_format: string;
-  };
-  seed: number;
-  model: { name: string | null; version: string | null };
-  /** Present once the row succeeded; `url` is presigned and short-lived. */
-  audio: { url: string; key: string; format: string; bytes: number | null; seconds: number | null } | null;
-  error: string | null;
-}
+export type { BatchManifestLine, BatchResource };
 
 export interface CreateBatchOptions {
   /** Sent as `Idempotency-Key`: submitting the same file again with it returns the same batch (24 h). */

@@ -6,3 +6,4 @@ export * from './problem';
 export * from './validation';
 export * from './config';
 export * from './stats';
+export * from './batch-resource';

@@ -1,3 +1,4 @@
+import type { WebhookAttempt } from '@chorus/db';
 import { SIGNATURE_HEADER, signatureHeader } from './signature';
 import { checkWebhookUrl, WebhookUrlRefusedError, type HostResolver } from './webhook-url';
 import { postWebhook } from './webhook-post';
@@ -8,22 +9,9 @@ export interface WebhookSecrets {
   secretFor(tenantId: string): Promise<string | null>;
 }
 
-/** Where every attempt is recorded. */
+/** Where every attempt is recorded (WebhookDeliveryRepository). */
 export interface WebhookAttemptLog {
-  record(attempt: {
-    eventId: string;
-    tenantId: string;
-    event: string;
-    generationId?: string | null;
-    batchId?: string | null;
-    url: string;
-    attempt: number;
-    address?: string | null;
-    statusCode?: number | null;
-    error?: string | null;
-    durationMs?: number | null;
-    succeeded: boolean;
-  }): Promise<void>;
+  record(attempt: WebhookAttempt): Promise<void>;
 }
 
 export interface WebhookDelivererOptions {

@@ -1,19 +1,7 @@
+import type { BatchResource } from '@chorus/contracts';
 import type { Batch, StatusCounts } from '@chorus/db';
 
-/** The API's batch resource; `counts` has every generation status. */
-export interface BatchResourceBody {
-  id: string;
-  status: 'queued' | 'running' | 'canceling' | 'completed' | 'canceled';
-  total: number;
-  counts: StatusCounts;
-  webhook_url: string | null;
-  created_at: string;
-  finished_at: string | null;
-  canceled_at: string | null;
-  manifest_url: string;
-}
-
-export function toBatchResource(batch: Batch, counts: StatusCounts): BatchResourceBody {
+export function toBatchResource(batch: Batch, counts: StatusCounts): BatchResource {
   return {
     id: batch.id,
     status: statusOf(batch, counts),
@@ -27,7 +15,7 @@ export function toBatchResource(batch: Batch, counts: StatusCounts): BatchResour
   };
 }
 
-function statusOf(batch: Batch, counts: StatusCounts): BatchResourceBody['status'] {
+function statusOf(batch: Batch, counts: StatusCounts): BatchResource['status'] {
   const open = counts.queued + counts.running;
   if (batch.finishedAt || open === 0) return batch.canceledAt ? 'canceled' : 'completed';
   if (batch.canceledAt) return 'canceling';

@@ -5,13 +5,13 @@ import { ApiAcceptedResponse, ApiBearerAuth, ApiConsumes, ApiHeader, ApiOkRespon
 import { stringify } from 'csv-stringify/sync';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import type { BatchManifestLine, BatchResource } from '@chorus/contracts';
 import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { ProblemException } from '../problem/problem.exception';
 import { parseOrThrow } from '../validation/parse';
 import { rowsFromCsv, rowsFromItems, rowsFromJsonl, type ParsedRows } from './batch-rows';
-import { BATCH_MAX_ROWS, BatchesService, type BatchOptions, type ManifestLine } from './batches.service';
-import type { BatchResourceBody } from './batch-view';
+import { BATCH_MAX_ROWS, BatchesService, type BatchOptions } from './batches.service';
 import { BATCH_FILE_FIELD, BATCH_UPLOAD_LIMIT_BYTES, CSV_TYPES, JSONL_TYPES } from './batch-upload';
 
 const jsonBatchSchema = z
@@ -67,7 +67,7 @@ export class BatchesController {
     @Body() body: unknown,
     @Query() query: unknown,
     @UploadedFile() file: UploadedBatchFile | undefined,
-  ): Promise<BatchResourceBody> {
+  ): Promise<BatchResource> {
     let parsed: ParsedRows;
     let options: BatchOptions;
     if (file) {
@@ -100,7 +100,7 @@ export class BatchesController {
 
   @Get(':id')
   @ApiOkResponse({ description: 'The batch with counts of its generations by status' })
-  get(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string): Promise<BatchResourceBody> {
+  get(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string): Promise<BatchResource> {
     return this.batches.get(tenant, id);
   }
 
@@ -133,7 +133,7 @@ export class BatchesController {
   @Post(':id/cancel')
   @HttpCode(200)
   @ApiOperation({ summary: 'Cancel what has not finished', description: 'Queued rows end at once; running ones stop between two sampler steps.' })
-  cancel(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string): Promise<BatchResourceBody> {
+  cancel(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string): Promise<BatchResource> {
     return this.batches.cancel(tenant, id);
   }
 }
@@ -151,7 +151,7 @@ const MANIFEST_CSV_COLUMNS = [
   'sampler', 'seed', 'output_format', 'model_version', 'audio_url', 'audio_key', 'bytes', 'error',
 ];
 
-function csvLine(line: ManifestLine): string {
+function csvLine(line: BatchManifestLine): string {
   const { params } = line;
   return stringify([
     [

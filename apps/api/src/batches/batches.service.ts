@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
-import { withModelWindow, fieldErrors, LIMITS, type FieldError } from '@chorus/contracts';
+import { withModelWindow, fieldErrors, LIMITS, type BatchManifestLine, type BatchResource, type FieldError, type GenerationStatus } from '@chorus/contracts';
 import { BatchRepository, type Batch, type Generation } from '@chorus/db';
 import { CancelBroadcast, GenerationEventPublisher, GenerationQueue } from '@chorus/queue';
 import { ObjectStore } from '@chorus/storage';
@@ -15,7 +15,7 @@ import { notFound, ProblemException, validationProblem } from '../problem/proble
 import { GenerationScheduler } from '../scheduling/generation-scheduler';
 import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy';
 import type { BatchRow } from './batch-rows';
-import { toBatchResource, type BatchResourceBody } from './batch-view';
+import { toBatchResource } from './batch-view';
 
 /** Rows one batch may hold. */
 export const BATCH_MAX_ROWS = 10_000;
@@ -30,27 +30,6 @@ export interface BatchOptions {
   webhookUrl?: string;
   /** Default priority of rows that give none. */
   priority?: number;
-}
-
-/** One line of the manifest. */
-export interface ManifestLine {
-  row: number;
-  id: string;
-  status: string;
-  params: {
-    prompt: string;
-    negative_prompt: string | null;
-    seconds_start: number;
-    seconds_total: number;
-    steps: number;
-    cfg_scale: number;
-    sampler: string;
-    output_format: string;
-  };
-  seed: number;
-  model: { name: string | null; version: string | null };
-  audio: { url: string; key: string; format: string; bytes: number | null; seconds: number | null } | null;
-  error: string | null;
 }
 
 /**
@@ -79,7 +58,7 @@ export class BatchesService {
     this.rowSchema = withModelWindow(catalog.model.windowSeconds, { secondsStartMax: catalog.model.secondsStartMax });
   }
 
-  async create(tenant: AuthenticatedTenant, rows: BatchRow[], options: BatchOptions): Promise<BatchResourceBody> {
+  async create(tenant: AuthenticatedTenant, rows: BatchRow[], options: BatchOptions): Promise<BatchResource> {
     const resolved = await this.validate(tenant, rows, options);
     const audioSeconds = resolved.reduce((sum, item) => sum + item.secondsTotal, 0);
     const admission = await this.limits.admit(tenant, { openGenerations: 0, audioSeconds });
@@ -107,13 +86,13 @@ export class BatchesService {
     return toBatchResource(batch, { queued: items.length, running: 0, succeeded: 0, failed: 0, canceled: 0 });
   }
 
-  async get(tenant: AuthenticatedTenant, id: string): Promise<BatchResourceBody> {
+  async get(tenant: AuthenticatedTenant, id: string): Promise<BatchResource> {
     const batch = await this.find(tenant, id);
     return toBatchResource(batch, await this.batches.countByStatus(batch.id));
   }
 
   /** The manifest, one line per row in row order, read from Postgres a page at a time. */
-  async *manifest(tenant: AuthenticatedTenant, id: string): AsyncGenerator<ManifestLine> {
+  async *manifest(tenant: AuthenticatedTenant, id: string): AsyncGenerator<BatchManifestLine> {
     const batch = await this.find(tenant, id);
     let afterRow = 0;
     for (;;) {
@@ -128,7 +107,7 @@ export class BatchesService {
    * Cancels what has not finished: queued items end at once (their jobs are removed), running
    * ones are asked to stop between two sampler steps. Finished items keep their results.
    */
-  async cancel(tenant: AuthenticatedTenant, id: string): Promise<BatchResourceBody> {
+  async cancel(tenant: AuthenticatedTenant, id: string): Promise<BatchResource> {
     const batch = await this.find(tenant, id);
     if (batch.finishedAt) return toBatchResource(batch, await this.batches.countByStatus(batch.id));
     const { canceled, running } = await this.batches.cancel(batch.id);
@@ -218,7 +197,7 @@ export class BatchesService {
     return resolved;
   }
 
-  private async manifestLine(generation: Generation): Promise<ManifestLine> {
+  private async manifestLine(generation: Generation): Promise<BatchManifestLine> {
     const audio =
       generation.status === 'succeeded' && generation.outputKey
         ? {
@@ -232,7 +211,7 @@ export class BatchesService {
     return {
       row: generation.batchIndex ?? 0,
       id: generation.id,
-      status: generation.status,
+      status: generation.status as GenerationStatus,
       params: {
         prompt: generation.prompt,
         negative_prompt: generation.negativePrompt,
