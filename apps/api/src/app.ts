@@ -41,7 +41,8 @@ export async function createApiApp(config: ApiConfig, options: ApiAppOptions = {
   app.use(express.json({ limit: config.BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
   app.use(bodyParserErrors);
   setupOpenApi(app);
-  app.enableShutdownHooks();
+  // SIGTERM → drain (health/http-drain.ts) → close clients → exit 0 rather than re-raising the signal.
+  app.enableShutdownHooks([], { useProcessExit: true });
   return app;
 }
 

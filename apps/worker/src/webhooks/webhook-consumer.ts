@@ -43,7 +43,21 @@ export class WebhookConsumer {
     this.worker.on('error', (error) => logger.error({ err: error }, 'webhook consumer error'));
   }
 
-  close(): Promise<void> {
-    return this.worker.close();
+  /**
+   * Stops taking deliveries and waits for those in flight. BullMQ 6.7's graceful close never
+   * returns while Redis is down or reconnecting (a SIGTERM during a failover), so stop waiting
+   * after `timeoutMs`: an unfinished delivery's lock lapses and another worker retries it
+   * (webhooks are delivered at least once anyway).
+   */
+  async close(timeoutMs = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    try {
+      await Promise.race([this.worker.close(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
