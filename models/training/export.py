@@ -19,7 +19,7 @@ from chorus.tokenizer import tokenize, tokenize_batch
 from chorus.vae import ScaledDecoder, ScaledEncoder
 
 VERSION = "0.2.0"
-DEFAULTS = {"steps": 50, "sampler": "dpmpp-3m-sde", "cfg_scale": 5.0, "schedule": "polyexponential",
+DEFAULTS = {"steps": 30, "sampler": "dpmpp-3m-sde", "cfg_scale": 1.5, "schedule": "polyexponential",
             "sigma_min": 0.03, "sigma_max": 80.0, "rho": 1.0}
 
 

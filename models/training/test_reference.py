@@ -46,7 +46,9 @@ def test_schedules():
     assert abs(s[0] - 80.0) < 1e-9 and abs(s[4] - 0.03) < 1e-12
     assert np.allclose(np.diff(np.log(s[:5])), math.log(0.03 / 80) / 4)
     s2 = sampling.polyexponential(5, 0.03, 80.0, 2.0)
-    assert abs(math.log(s2[1]) - (math.log(80) + 0.25 ** 2 * (math.log(0.03) - math.log(80)))) < 1e-12
+    assert abs(math.log(s2[1]) - (math.log(0.03) + 0.75 ** 2 * (math.log(80) - math.log(0.03)))) < 1e-12
+    assert np.allclose(sampling.polyexponential(1, 0.03, 80.0, 1.0), [80.0, 0.0], rtol=1e-12)
+    assert list(sampling.karras(1, 0.03, 80.0, 7.0))[1] == 0.0 and abs(sampling.karras(1, 0.03, 80.0, 7.0)[0] - 80) < 1e-9
     k = sampling.karras(4, 0.1, 10.0, 7.0)
     assert abs(k[0] - 10.0) < 1e-9 and abs(k[3] - 0.1) < 1e-12 and k[4] == 0
     mid = (10 ** (1 / 7) + (1 / 3) * (0.1 ** (1 / 7) - 10 ** (1 / 7))) ** 7

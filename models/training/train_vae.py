@@ -24,6 +24,7 @@ p.add_argument("--peak-weight", type=float, default=200.0, help="cap of the per-
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--seed", type=int, default=1)
 p.add_argument("--decoder-only", action="store_true")
+p.add_argument("--all-pitches", action="store_true", help="include the held-out pitch/tempo bands (codec only)")
 p.add_argument("--init-from", default=None, help="checkpoint to start from when this run has none")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
@@ -33,20 +34,21 @@ vae = build()["vae"]
 ck = load_ckpt(f"{d}/ckpt.pt")
 src = ck or (load_ckpt(args.init_from) if args.init_from else None)
 if src:
-    vae.load_state_dict(src["model"])
+    vae.load_state_dict({k: v for k, v in src["model"].items() if not k.endswith(".basis")})   # older checkpoints
 params = vae.decoder_net.parameters() if args.decoder_only else vae.parameters()
 opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
 ema = copy.deepcopy(vae).eval()     # exported weights: the decoder's loss is noisy step to step
 step = 0
 if ck and "ema" in ck:
-    ema.load_state_dict(ck["ema"])
+    ema.load_state_dict({k: v for k, v in ck["ema"].items() if not k.endswith(".basis")})
 if ck:
     opt.load_state_dict(ck["opt"])
     step = ck["step"]
 print(f"params enc {sum(p.numel() for p in vae.encoder.parameters())} dec {sum(p.numel() for p in vae.decoder_net.parameters())}, step {step}", flush=True)
 log = LossLog(f"{d}/loss.csv", ["loss", "linmag", "logmag", "kl"])
 rng = np.random.default_rng(args.seed * 1000003 + step)
-specs = data.make_dataset(20000, seed=1000 + args.seed)
+# The held-out pitch/tempo bands are about the *prompt* conditioning; the codec may hear every pitch.
+specs = data.make_dataset(20000, seed=1000 + args.seed, heldout=not args.all_pitches)
 
 
 def batch():

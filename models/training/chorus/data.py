@@ -134,12 +134,12 @@ def sample_spec(rng, heldout=True):
     return spec
 
 
-def make_dataset(n, seed, exclude_captions=()):
+def make_dataset(n, seed, exclude_captions=(), heldout=True):
     rng = np.random.default_rng(seed)
     exclude = set(exclude_captions)
     specs = []
     while len(specs) < n:
-        s = sample_spec(rng)
+        s = sample_spec(rng, heldout)
         if s["caption"] not in exclude:
             specs.append(s)
     return specs

@@ -10,10 +10,10 @@ from chorus import prng
 
 
 def polyexponential(n, sigma_min, sigma_max, rho=1.0):
-    """σ_i = exp(lerp(ln σ_max, ln σ_min, (i/(n−1))^ρ)), then a final 0."""
+    """σ_i = exp(ln σ_min + (1 − i/(n−1))^ρ · (ln σ_max − ln σ_min)), then a final 0 (k-diffusion's form)."""
     i = np.arange(n, dtype=np.float64)
-    ramp = (i / max(n - 1, 1)) ** rho
-    s = np.exp(math.log(sigma_max) + ramp * (math.log(sigma_min) - math.log(sigma_max)))
+    ramp = (1.0 - i / max(n - 1, 1)) ** rho
+    s = np.exp(math.log(sigma_min) + ramp * (math.log(sigma_max) - math.log(sigma_min)))
     return np.append(s, 0.0)
 
 

@@ -158,7 +158,7 @@ class VAE(nn.Module):
         neighbourhood, so a steady partial stays phase-coherent at its true (sub-bin) frequency."""
         h = self.decoder_net(z)
         B, _, Fn = h.shape
-        mag = torch.exp(torch.clamp(h.reshape(B * self.channels, BINS, Fn) - 4.0, max=7.0))
+        mag = torch.exp(torch.clamp(h.reshape(B * self.channels, BINS, Fn) - 4.0, max=6.3))   # ≈ a full-scale sine
         p = (mag * mag).transpose(1, 2).reshape(-1, 1, BINS)
         num = F.conv1d(p * self.bin_index, self.bin_window, padding=2)
         den = F.conv1d(p, self.bin_window, padding=2)
