@@ -34,7 +34,7 @@ export function writeReport(dir: string, run: RunInfo, inference?: InferenceResu
   for (const line of run.machine) L.push(`- ${line}`);
   L.push(`- load average (1, 5, 15 min) at start: ${run.loadStart.map((v) => v.toFixed(2)).join(', ')}`);
   L.push(`- load average (1, 5, 15 min) at end: ${run.loadEnd.map((v) => v.toFixed(2)).join(', ')}`);
-  L.push(`- settings: ${Object.entries(run.config).map(([k, v]) => `\`${k}=${v}\``).join(', ')}`, '');
+  L.push(`- settings: ${Object.keys(run.config).length ? Object.entries(run.config).map(([k, v]) => `\`${k}=${v}\``).join(', ') : 'the defaults (see bench/run.ts)'}`, '');
 
   const targets: Array<[string, string, string]> = [];
 
@@ -146,7 +146,7 @@ export function writeReport(dir: string, run: RunInfo, inference?: InferenceResu
   L.push('## GPU capacity model (a model, not a measurement)', '');
   L.push(`Nothing here ran on a GPU. It is arithmetic from FLOPs per step, for a ${m.name}: ${m.params / 1e9} B parameters, ${m.layers} layers of width ${m.width}, ${m.tokens} latent frames (64 channels, ${m.audioSeconds} s), ${m.textTokens} T5 tokens for cross-attention, ${m.steps} steps, CFG batch ${m.cfgRows}.`, '');
   L.push(`- FLOPs per row per step ≈ 2·P·T + 4·layers·T²·d + 4·layers·T·T_text·d = ${(ditFlopsPerRow(m) / 1e12).toFixed(3)} TFLOP.`);
-  L.push(`- Per clip: × ${m.cfgRows} rows × ${m.steps} steps = ${(flopsPerClip(m) / 1e12).toFixed(1)} TFLOP. The VAE decode and T5 encode are left out (they run once per clip, not per step; at 100 steps they are a few per cent).`);
+  L.push(`- Per clip: × ${m.cfgRows} rows × ${m.steps} steps = ${(flopsPerClip(m) / 1e12).toFixed(1)} TFLOP. The VAE decode and the T5 encode are not counted: they run once per clip, not once per step, and were not sized here.`);
   L.push('- Peak: dense BF16 tensor-core TFLOP/s from the datasheets (no sparsity). Utilisation is an assumption: a 1 B model at 430 tokens per call is small for these GPUs, so kernels are partly memory- and launch-bound; batching several clips per call (the worker\'s dynamic batcher) is what moves utilisation up.', '');
   L.push('| GPU | peak TFLOP/s | assumed utilisation | s per clip | clips/hour | real-time factor |', '|---|---|---|---|---|---|');
   for (const gpu of GPUS) {
@@ -160,7 +160,7 @@ export function writeReport(dir: string, run: RunInfo, inference?: InferenceResu
       L.push(`For scale: the shipped chorus-tiny U-Net is ${(info.unet_flops_per_row / 1e9).toFixed(2)} GFLOP per row per step, ${(ditFlopsPerRow(m) / info.unet_flops_per_row).toFixed(0)}× less than the model above. On a GPU it would be bound by kernel launches, not FLOPs; the model above is not a prediction for it.`, '');
     }
   }
-  L.push('Sanity check against published numbers: Stability AI report 95 s of audio in under a second on an A100 for Stable Audio 1.0 (a ~0.9 B U-Net, fewer latent frames per second), and about 12 s in 75 ms on an H100 for Stable Audio Open Small (~0.5 B, 8 steps). The numbers above are within an order of magnitude of those.', '');
+  L.push('Sanity check against published numbers: Stability AI report 95 s of audio in under a second on an A100 for Stable Audio 1.0 (a ~0.9 B U-Net, fewer latent frames per second), and about 12 s in 75 ms on an H100 for Stable Audio Open Small (~0.5 B, 8 steps). Those are other models and step counts, so they are a plausibility check only: the figures above are of the same order.', '');
 
   L.push('## Run log', '', '```', ...run.log, '```', '');
   const text = L.join('\n');

@@ -4,8 +4,8 @@
  *
  * Every size is an environment variable with a quick default (a full run takes minutes on 2 cores):
  *   BENCH_SECTIONS=inference,farm  BENCH_BATCHES=1,2,4,8  BENCH_STEPS=8  BENCH_REPEATS=1
- *   BENCH_JOBS=16  BENCH_JOB_STEPS=4  BENCH_JOB_SECONDS=5  BENCH_MAX_BATCHES=1,4,8
- *   BENCH_OVERHEAD_CLIENTS=1,10,100  BENCH_OVERHEAD_JOBS=20 (per level, at least one per client)
+ *   BENCH_JOBS=12  BENCH_JOB_STEPS=4  BENCH_JOB_SECONDS=5  BENCH_MAX_BATCHES=1,4,8
+ *   BENCH_OVERHEAD_CLIENTS=1,10,100  BENCH_OVERHEAD_JOBS=10 (per level, at least one per client)
  *   BENCH_OVERHEAD_MAX_BATCH=8  BENCH_API_CONNECTIONS=50  BENCH_API_SECONDS=5
  *   BENCH_SCALING_WORKERS=1,2  BENCH_SCALING_MAX_BATCH=4  BENCH_PYTHON=/usr/bin/python3
  *   MODEL_DIR=models/chorus-tiny  BENCH_OUT=bench (where RESULTS.md and charts/ go)
@@ -74,12 +74,12 @@ async function main(): Promise<void> {
   }
   let farm: FarmResults | undefined;
   if (sections.includes('farm')) {
-    const overheadJobs = int('BENCH_OVERHEAD_JOBS', 20);
+    const overheadJobs = int('BENCH_OVERHEAD_JOBS', 10);
     farm = await benchFarm({
       root: ROOT,
       modelDir,
       job: { steps: int('BENCH_JOB_STEPS', 4), seconds_total: int('BENCH_JOB_SECONDS', 5) },
-      throughputJobs: int('BENCH_JOBS', 16),
+      throughputJobs: int('BENCH_JOBS', 12),
       maxBatches: list('BENCH_MAX_BATCHES', '1,4,8'),
       overheadClients: list('BENCH_OVERHEAD_CLIENTS', '1,10,100'),
       overheadJobsPerClient: (clients) => Math.max(1, Math.ceil(overheadJobs / clients)),
