@@ -9,6 +9,7 @@ import {
   QueueName,
   type QueueConnection,
 } from '@chorus/queue';
+import { OutcomeNotifier } from '@chorus/webhooks';
 import { LOGGER, type Logger } from '../logger';
 import { WorkerMetrics } from '../metrics/worker-metrics';
 import { QUEUE_CONNECTION } from '../tokens';
@@ -39,6 +40,7 @@ export class GenerationConsumer {
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: WorkerMetrics,
+    private readonly outcomes: OutcomeNotifier,
   ) {}
 
   /** Subscribes to cancels first, so none is missed for a job taken right after. */
@@ -135,8 +137,10 @@ export class GenerationConsumer {
       if (!(await job.isFailed())) return;
       const row = await this.generations.findById(job.data.generationId);
       if (row && !isTerminal(row.status)) {
-        await this.generations.markFailed(row.id, error.message);
+        const failed = await this.generations.markFailed(row.id, error.message);
         await this.events.publish({ id: row.id, status: 'failed', progress: row.progress, error: error.message });
+        // Its webhook and, for a batch's last row, the batch's completion, as the processor does.
+        if (failed) await this.outcomes.generationFinished(failed);
         this.logger.error({ generationId: row.id, tenantId: row.tenantId, err: error }, 'job failed for good; generation marked failed');
       }
     } catch (failure) {
