@@ -17,6 +17,8 @@ export interface GenerationRequest {
   sampler: SamplerName;
   /** uint32; the same seed and parameters give byte-identical audio on the same machine. */
   seed: number;
+  /** Evaluation only: return the whole window instead of trimming to seconds_total, to measure the silence after it. */
+  keepWindow?: boolean;
 }
 
 export interface GeneratedAudio {

@@ -335,7 +335,7 @@ export class GenerationPipeline {
   /** The first round(seconds_total · rate) frames of item k, clamped to [−1, 1], one array per channel. */
   private trim(audio: DecodedAudio, k: number, request: GenerationRequest, timingsMs: GeneratedAudio['timingsMs']): GeneratedAudio {
     const m = this.manifest;
-    const frames = Math.min(audio.samples, Math.round(request.secondsTotal * m.sample_rate));
+    const frames = request.keepWindow ? audio.samples : Math.min(audio.samples, Math.round(request.secondsTotal * m.sample_rate));
     const channels: Float32Array[] = [];
     for (let c = 0; c < m.channels; c++) {
       const start = (k * m.channels + c) * audio.samples;
