@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, envBoolean, parseEnv } from '@chorus/contracts';
 import { DEFAULT_BULLMQ_PREFIX } from '@chorus/queue';
+import { s3EnvShape } from '@chorus/storage';
 
 const milliseconds = (fallback: number, min = 1) => z.coerce.number().int().min(min).max(3_600_000).default(fallback);
 
@@ -11,12 +12,7 @@ export const workerConfigSchema = z.object({
   DATABASE_URL: z.string().url().default(DEFAULT_DATABASE_URL),
   REDIS_URL: z.string().url().default(DEFAULT_REDIS_URL),
   BULLMQ_PREFIX: z.string().min(1).default(DEFAULT_BULLMQ_PREFIX),
-  S3_ENDPOINT: z.string().url().optional(),
-  S3_REGION: z.string().min(1).default('us-east-1'),
-  S3_BUCKET: z.string().min(1).default('chorus'),
-  S3_ACCESS_KEY_ID: z.string().optional(),
-  S3_SECRET_ACCESS_KEY: z.string().optional(),
-  S3_FORCE_PATH_STYLE: envBoolean.default(true),
+  ...s3EnvShape,
   /** Create the bucket at start-up if missing (development; production provisions it). */
   S3_CREATE_BUCKET: envBoolean.default(false),
   MODEL_DIR: z.string().min(1).default('models/chorus-tiny'),

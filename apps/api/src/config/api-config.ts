@@ -1,5 +1,6 @@
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, envBoolean, parseEnv } from '@chorus/contracts';
 import { DEFAULT_BULLMQ_PREFIX } from '@chorus/queue';
+import { s3EnvShape } from '@chorus/storage';
 import { z } from 'zod';
 
 export const apiConfigSchema = z.object({
@@ -8,12 +9,7 @@ export const apiConfigSchema = z.object({
   DATABASE_URL: z.string().url().default(DEFAULT_DATABASE_URL),
   REDIS_URL: z.string().url().default(DEFAULT_REDIS_URL),
   BULLMQ_PREFIX: z.string().min(1).default(DEFAULT_BULLMQ_PREFIX),
-  S3_ENDPOINT: z.string().url().optional(),
-  S3_REGION: z.string().min(1).default('us-east-1'),
-  S3_BUCKET: z.string().min(1).default('chorus'),
-  S3_ACCESS_KEY_ID: z.string().optional(),
-  S3_SECRET_ACCESS_KEY: z.string().optional(),
-  S3_FORCE_PATH_STYLE: envBoolean.default(true),
+  ...s3EnvShape,
   MODEL_DIR: z.string().min(1).default('models/chorus-tiny'),
   /** Largest accepted JSON body, in body-parser's notation ("1mb", "512kb"). */
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 512kb or 1mb').default('1mb'),
