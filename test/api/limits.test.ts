@@ -2,6 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TenantRepository } from '@chorus/db';
+import { AudioSecondsQuota } from '@chorus/queue';
 import { createApiApp } from '../../apps/api/src/app';
 import { register as registerTenants } from '../../apps/cli/src/commands/tenants';
 import { register as registerTenantLimits } from '../../apps/cli/src/commands/tenants-limits';
@@ -12,13 +13,14 @@ const WINDOW_MS = 1500;
 const api = useApi('limits', { RATE_LIMIT_WINDOW_MS: String(WINDOW_MS) });
 
 interface Tenant {
+  id: string;
   name: string;
   key: string;
 }
 
 async function newTenant(name: string): Promise<Tenant> {
-  const { apiKey } = await new TenantRepository(api.db.prisma).create({ name });
-  return { name, key: apiKey.key };
+  const { tenant, apiKey } = await new TenantRepository(api.db.prisma).create({ name });
+  return { id: tenant.id, name, key: apiKey.key };
 }
 
 /** `chorus tenants limits …`, run in-process against the test database. */
@@ -38,6 +40,10 @@ async function chorusTenantsLimits(...args: string[]): Promise<string> {
     process.env.DATABASE_URL = saved;
   }
   return output;
+}
+
+function cancel(tenant: Tenant, path: string): Promise<Response> {
+  return fetch(`${api.url}${path}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` } });
 }
 
 function get(baseUrl: string, tenant: Tenant): Promise<Response> {
@@ -165,5 +171,56 @@ describe('audio seconds per day', () => {
     expect(fits.status).toBe(202);
     await expectTooManyRequests(batchOver, 'quota_exceeded');
     expect(await api.db.prisma.batch.count({ where: { tenant: { name: 'audio' } } })).toBe(0);
+  });
+});
+
+describe('audio seconds given back', () => {
+  // The counters as the API and the workers keep them in Redis.
+  let quota: AudioSecondsQuota;
+  beforeAll(() => {
+    quota = new AudioSecondsQuota({ redisUrl: api.config.REDIS_URL, prefix: api.config.BULLMQ_PREFIX });
+  });
+  afterAll(() => quota?.close());
+
+  it('by a canceled generation, once however often it is canceled', async () => {
+    const tenant = await newTenant('refund-cancel');
+    await chorusTenantsLimits('refund-cancel', '--audio-seconds-per-day', '10');
+    const kept = await submit(tenant, { prompt: 'kept', seconds_total: 3 });
+    const { id } = await (await submit(tenant, { prompt: 'canceled', seconds_total: 6 })).json();
+    expect(kept.status).toBe(202);
+    expect(await quota.used(tenant.id, new Date())).toBe(9);
+
+    const cancels = await Promise.all([cancel(tenant, `/v1/generations/${id}`), cancel(tenant, `/v1/generations/${id}`)]);
+    const again = await cancel(tenant, `/v1/generations/${id}`);
+
+    expect([...cancels, again].map((response) => response.status)).toEqual([200, 200, 200]);
+    expect(await quota.used(tenant.id, new Date())).toBe(3);
+    // What the tenant sees: the six seconds fit again, and no more than that.
+    expect((await submit(tenant, { prompt: 'fits again', seconds_total: 6 })).status).toBe(202);
+    await expectTooManyRequests(await submit(tenant, { prompt: 'one too many', seconds_total: 2 }), 'quota_exceeded');
+  });
+
+  it('not by a generation that succeeded', async () => {
+    const tenant = await newTenant('refund-succeeded');
+    await chorusTenantsLimits('refund-succeeded', '--audio-seconds-per-day', '10');
+    const { id } = await (await submit(tenant, { prompt: 'rendered', seconds_total: 6 })).json();
+    // A worker finishes it.
+    await api.db.prisma.generation.update({ where: { id }, data: { status: 'succeeded', finishedAt: new Date() } });
+
+    expect((await cancel(tenant, `/v1/generations/${id}`)).status).toBe(409);
+    expect(await quota.used(tenant.id, new Date())).toBe(6);
+  });
+
+  it('by the rows of a canceled batch that had not run, not by those that had', async () => {
+    const tenant = await newTenant('refund-batch');
+    await chorusTenantsLimits('refund-batch', '--audio-seconds-per-day', '20');
+    const items = [2, 3, 4].map((seconds) => ({ prompt: `row of ${seconds} s`, seconds_total: seconds }));
+    const { id } = await (await submit(tenant, { items }, '/v1/batches')).json();
+    expect(await quota.used(tenant.id, new Date())).toBe(9);
+    // A worker finishes the first row.
+    await api.db.prisma.generation.updateMany({ where: { batchId: id, batchIndex: 1 }, data: { status: 'succeeded', finishedAt: new Date() } });
+
+    expect((await cancel(tenant, `/v1/batches/${id}`)).status).toBe(200);
+    expect(await quota.used(tenant.id, new Date())).toBe(2);
   });
 });

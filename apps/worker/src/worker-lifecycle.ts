@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModelRunner } from '@chorus/inference';
-import { CancelBroadcast, GenerationEventPublisher, GenerationQueue } from '@chorus/queue';
+import { AudioSecondsQuota, CancelBroadcast, GenerationEventPublisher, GenerationQueue } from '@chorus/queue';
 import { ObjectStore } from '@chorus/storage';
 import { GenerationConsumer } from './generations/generation.consumer';
 import { HeartbeatService } from './heartbeat.service';
@@ -26,6 +26,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     private readonly queue: GenerationQueue,
     private readonly cancels: CancelBroadcast,
     private readonly events: GenerationEventPublisher,
+    private readonly audioSeconds: AudioSecondsQuota,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -60,7 +61,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     await this.consumer.drain(this.config.WORKER_SHUTDOWN_GRACE_MS);
     await this.reconciler.stop();
     await this.heartbeat.stop();
-    await Promise.allSettled([this.runner.close(), this.queue.close(), this.cancels.close(), this.events.close()]);
+    await Promise.allSettled([this.runner.close(), this.queue.close(), this.cancels.close(), this.events.close(), this.audioSeconds.close()]);
     this.store.close();
     this.state.setPhase('stopped');
     this.logger.info('worker stopped');

@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DatabaseModule } from '@chorus/db';
 import { ModelRunner } from '@chorus/inference';
-import { CancelBroadcast, GenerationEventPublisher, GenerationQueue, type QueueConnection } from '@chorus/queue';
+import { AudioSecondsQuota, CancelBroadcast, GenerationEventPublisher, GenerationQueue, type QueueConnection } from '@chorus/queue';
 import { ObjectStore } from '@chorus/storage';
 import { GenerationConsumer } from './generations/generation.consumer';
 import { GenerationProcessor } from './generations/generation.processor';
@@ -74,6 +74,8 @@ export class WorkerModule {
         { provide: GenerationQueue, useFactory: () => new GenerationQueue(connection) },
         { provide: CancelBroadcast, useFactory: () => new CancelBroadcast(connection) },
         { provide: GenerationEventPublisher, useFactory: () => new GenerationEventPublisher(connection) },
+        // Generations that end here without audio give their tenant's audio seconds back.
+        { provide: AudioSecondsQuota, useFactory: () => new AudioSecondsQuota(connection) },
         GenerationProcessor,
         GenerationConsumer,
         HeartbeatService,

@@ -5,3 +5,4 @@ export * from './generation-queue';
 export * from './cancel-broadcast';
 export * from './generation-events';
 export * from './fair-share';
+export * from './audio-seconds-quota';

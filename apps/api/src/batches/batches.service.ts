@@ -70,7 +70,7 @@ export class BatchesService {
       await admission.cancel();
       throw error;
     }
-    await admission.bind([]);
+    await admission.bind(items);
     const log = { batch_id: batch.id, tenant_id: tenant.id, rows: items.length };
     try {
       for (let start = 0; start < items.length; start += QUEUE_CHUNK) {
@@ -124,6 +124,9 @@ export class BatchesService {
       await yieldToEventLoop();
     }
     await this.scheduler.forget(tenant, 'batch', canceled);
+    await this.limits.refundUnrendered(canceled).catch((error: unknown) => {
+      this.logger.warn({ ...log, err: error }, 'could not give back the audio seconds of the canceled rows');
+    });
     await Promise.all(running.map((generationId) => this.cancels.publish(generationId)));
     // With nothing running, the batch ends now; otherwise when its last running item stops.
     await this.notifier.batchMayBeFinished(batch.id);

@@ -74,7 +74,7 @@ export class GenerationsService {
       this.logger.info(log, 'idempotent retry: returning the existing generation');
       return { generation: await this.view(generation), created };
     }
-    await admission.bind([generation.id]);
+    await admission.bind([generation]);
     try {
       // Fair share across tenants; the request's own level only orders it within its tenant.
       await this.scheduler.enqueue(tenant, 'interactive', [generation]);
@@ -134,6 +134,10 @@ export class GenerationsService {
         this.logger.warn({ ...log, err: error }, 'removing the queued job failed; the worker will skip it');
       });
       if (canceled) {
+        // Best effort: the cancel stands whether or not Redis takes the refund.
+        await this.limits.refundUnrendered([canceled]).catch((error: unknown) => {
+          this.logger.warn({ ...log, err: error }, 'could not give back the audio seconds');
+        });
         await this.events.publish({ id, status: 'canceled', progress: canceled.progress });
         await this.notifier.generationFinished(canceled);
         this.logger.info(log, 'queued generation canceled');

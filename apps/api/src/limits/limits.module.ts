@@ -1,6 +1,6 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
-import { createRedis } from '@chorus/queue';
+import { AudioSecondsQuota, createRedis } from '@chorus/queue';
 import type { Redis } from 'ioredis';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
 import { RequestRateInterceptor } from './request-rate.interceptor';
@@ -23,15 +23,23 @@ const LIMITS_REDIS = Symbol('chorus:limits-redis');
       inject: [LIMITS_REDIS, API_CONFIG],
       useFactory: (redis: Redis, config: ApiConfig) => new TenantLimitCounters(redis, config.BULLMQ_PREFIX),
     },
+    {
+      provide: AudioSecondsQuota,
+      inject: [API_CONFIG],
+      useFactory: (config: ApiConfig) => new AudioSecondsQuota({ redisUrl: config.REDIS_URL, prefix: config.BULLMQ_PREFIX }),
+    },
     TenantLimitsService,
     { provide: APP_INTERCEPTOR, useClass: RequestRateInterceptor },
   ],
   exports: [TenantLimitsService],
 })
 export class LimitsModule implements OnApplicationShutdown {
-  constructor(@Inject(LIMITS_REDIS) private readonly redis: Redis) {}
+  constructor(
+    @Inject(LIMITS_REDIS) private readonly redis: Redis,
+    private readonly audioSeconds: AudioSecondsQuota,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit();
+    await Promise.all([this.redis.quit(), this.audioSeconds.close()]);
   }
 }

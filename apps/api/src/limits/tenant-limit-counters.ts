@@ -36,21 +36,9 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[4] .. '|' .. wanted)
 return {1, open + wanted}
 `;
 
-// Audio seconds asked for today. KEYS: 1 day counter. ARGV: 1 limit, 2 seconds wanted, 3 ttl s.
-// Returns {1, used} when charged, {0, used} when it would exceed the limit. Floats travel as strings.
-const CHARGE_AUDIO_LUA = `
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-local wanted = tonumber(ARGV[2])
-if used + wanted > tonumber(ARGV[1]) then return {0, tostring(used)} end
-local total = redis.call('INCRBYFLOAT', KEYS[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
-return {1, tostring(total)}
-`;
-
 type CountersRedis = Redis & {
   chorusTakeRequest(log: string, limit: number, now: number, windowMs: number, member: string): Promise<[number, number]>;
   chorusReserveSlots(open: string, reservations: string, limit: number, now: number, ttlMs: number, token: string, wanted: number): Promise<[number, number]>;
-  chorusChargeAudio(day: string, limit: number, seconds: number, ttlSeconds: number): Promise<[number, string]>;
 };
 
 export interface Verdict {
@@ -70,7 +58,8 @@ const RESERVATION_TTL_MS = 60_000;
 
 /**
  * Per-tenant limit counters in Redis. Every check-and-count is one Lua script, so API instances
- * sharing the Redis never let two requests through on the same last unit of a limit.
+ * sharing the Redis never let two requests through on the same last unit of a limit. Audio
+ * seconds are counted by AudioSecondsQuota (libs/queue), which the workers refund as well.
  */
 export class TenantLimitCounters {
   private readonly redis: CountersRedis;
@@ -83,7 +72,6 @@ export class TenantLimitCounters {
     if (typeof client.chorusTakeRequest !== 'function') {
       client.defineCommand('chorusTakeRequest', { numberOfKeys: 1, lua: TAKE_REQUEST_LUA });
       client.defineCommand('chorusReserveSlots', { numberOfKeys: 2, lua: RESERVE_SLOTS_LUA });
-      client.defineCommand('chorusChargeAudio', { numberOfKeys: 1, lua: CHARGE_AUDIO_LUA });
     }
     this.redis = client;
   }
@@ -118,18 +106,6 @@ export class TenantLimitCounters {
 
   async closeGenerations(tenantId: string, generationIds: string[]): Promise<void> {
     if (generationIds.length) await this.redis.zrem(this.key(tenantId, 'open'), ...generationIds);
-  }
-
-  /** Charges today's (UTC) audio seconds; refused when the day's total would pass `limit`. */
-  async chargeAudioSeconds(tenantId: string, seconds: number, limit: number, now: Date): Promise<Verdict> {
-    const day = now.toISOString().slice(0, 10);
-    const [allowed] = await this.redis.chorusChargeAudio(this.key(tenantId, 'audio-seconds', day), limit, seconds, 2 * 24 * 3600);
-    return { allowed: allowed === 1, retryAfterMs: allowed === 1 ? 0 : msUntilNextUtcDay(now) };
-  }
-
-  /** Gives back seconds charged for a submission that then created nothing. */
-  async refundAudioSeconds(tenantId: string, seconds: number, chargedAt: Date): Promise<void> {
-    await this.redis.incrbyfloat(this.key(tenantId, 'audio-seconds', chargedAt.toISOString().slice(0, 10)), String(-seconds));
   }
 
   private key(tenantId: string, ...parts: string[]): string {

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { GenerationRepository } from '@chorus/db';
+import { GenerationRepository, type Generation } from '@chorus/db';
+import { AudioSecondsQuota } from '@chorus/queue';
 import type { AuthenticatedTenant, TenantLimits } from '../auth/authenticated-tenant';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
 import { ProblemException } from '../problem/problem.exception';
-import { TenantLimitCounters, type SlotReservation } from './tenant-limit-counters';
+import { msUntilNextUtcDay, TenantLimitCounters, type SlotReservation } from './tenant-limit-counters';
 
 /** What a submission asks of the tenant's quotas. */
 export interface SubmissionCost {
@@ -13,9 +14,9 @@ export interface SubmissionCost {
   audioSeconds: number;
 }
 
-/** A submission let in: bind it to what it created, or cancel it when creating failed. */
+/** A submission let in: bind it to the generations it created, or cancel it when creating failed. */
 export interface Admission {
-  bind(generationIds: string[]): Promise<void>;
+  bind(generations: readonly Pick<Generation, 'id' | 'secondsTotal'>[]): Promise<void>;
   cancel(): Promise<void>;
 }
 
@@ -31,6 +32,7 @@ const CONCURRENCY_RETRY_MS = 2_000;
 export class TenantLimitsService {
   constructor(
     private readonly counters: TenantLimitCounters,
+    private readonly audioSeconds: AudioSecondsQuota,
     private readonly generations: GenerationRepository,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
@@ -61,26 +63,32 @@ export class TenantLimitsService {
     const chargedAt = new Date();
     const charged = limits.audioSecondsPerDay != null && cost.audioSeconds > 0;
     if (charged) {
-      const verdict = await this.counters.chargeAudioSeconds(tenant.id, cost.audioSeconds, limits.audioSecondsPerDay!, chargedAt);
-      if (!verdict.allowed) {
+      if (!(await this.audioSeconds.charge(tenant.id, cost.audioSeconds, limits.audioSecondsPerDay!, chargedAt))) {
         if (reservation) await this.counters.releaseReservation(tenant.id, reservation);
         throw tooManyRequests(
           'quota_exceeded',
           `this request asks for ${round(cost.audioSeconds)} s of audio; the daily quota of ${limits.audioSecondsPerDay} s (UTC day) would be exceeded`,
-          verdict.retryAfterMs,
+          msUntilNextUtcDay(chargedAt),
         );
       }
     }
     const held = reservation;
     return {
-      bind: async (ids) => {
-        if (held) await this.counters.bindSlots(tenant.id, held, ids);
+      bind: async (generations) => {
+        // Batch rows hold no slots (cost.openGenerations is 0 for them).
+        if (held) await this.counters.bindSlots(tenant.id, held, generations.map((generation) => generation.id));
+        if (charged) await this.audioSeconds.recordCharges(tenant.id, chargedAt, generations);
       },
       cancel: async () => {
         if (held) await this.counters.releaseReservation(tenant.id, held);
-        if (charged) await this.counters.refundAudioSeconds(tenant.id, cost.audioSeconds, chargedAt);
+        if (charged) await this.audioSeconds.refund(tenant.id, cost.audioSeconds, chargedAt);
       },
     };
+  }
+
+  /** Gives back the audio seconds of generations that ended without audio (AudioSecondsQuota.refundUnrendered). */
+  async refundUnrendered(generations: readonly Pick<Generation, 'id' | 'tenantId' | 'status'>[]): Promise<void> {
+    await this.audioSeconds.refundUnrendered(generations);
   }
 
   /**

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type Job, Worker } from 'bullmq';
 import { GenerationRepository, isTerminal } from '@chorus/db';
 import {
+  AudioSecondsQuota,
   bullConnection,
   CancelBroadcast,
   GenerationEventPublisher,
@@ -41,6 +42,7 @@ export class GenerationConsumer {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: WorkerMetrics,
     private readonly outcomes: OutcomeNotifier,
+    private readonly audioSeconds: AudioSecondsQuota,
   ) {}
 
   /** Subscribes to cancels first, so none is missed for a job taken right after. */
@@ -141,6 +143,7 @@ export class GenerationConsumer {
         await this.events.publish({ id: row.id, status: 'failed', progress: row.progress, error: error.message });
         // Its webhook and, for a batch's last row, the batch's completion, as the processor does.
         if (failed) await this.outcomes.generationFinished(failed);
+        if (failed) await this.audioSeconds.refundUnrendered([failed]);
         this.logger.error({ generationId: row.id, tenantId: row.tenantId, err: error }, 'job failed for good; generation marked failed');
       }
     } catch (failure) {

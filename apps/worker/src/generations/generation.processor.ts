@@ -3,7 +3,7 @@ import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { OutputFormat, SamplerName } from '@chorus/contracts';
 import { type Generation, GenerationRepository, isDatabaseUnavailable } from '@chorus/db';
 import { AUDIO_MIME_TYPES, encodeAudio, type GeneratedAudio, ModelRunner, validateGenerationRequest } from '@chorus/inference';
-import { GENERATION_ATTEMPTS, type GenerationEvent, GenerationEventPublisher, type GenerationJobData } from '@chorus/queue';
+import { AudioSecondsQuota, GENERATION_ATTEMPTS, type GenerationEvent, GenerationEventPublisher, type GenerationJobData } from '@chorus/queue';
 import { OutcomeNotifier } from '@chorus/webhooks';
 import { generationObjectKey, ObjectStore } from '@chorus/storage';
 import { Batcher } from '../inference/batcher';
@@ -36,6 +36,7 @@ export class GenerationProcessor {
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly outcomes: OutcomeNotifier,
+    private readonly audioSeconds: AudioSecondsQuota,
   ) {}
 
   /** @param signal aborted with an {@link AbortReason} */
@@ -170,6 +171,7 @@ export class GenerationProcessor {
     if (canceled) {
       log.info('generation canceled');
       this.state.attemptFinished({ generationId: row.id, tenantId: row.tenantId, status: 'canceled' });
+      await this.refundAudioSeconds(canceled, log);
       await this.publish({ id: row.id, status: 'canceled', progress: canceled.progress }, log);
       await this.announce(canceled, log);
     }
@@ -186,6 +188,7 @@ export class GenerationProcessor {
       const failed = await this.generations.markFailed(row.id, message);
       log.error({ err: error }, 'generation failed');
       this.state.attemptFinished({ generationId: row.id, tenantId: row.tenantId, status: 'failed', failure: failureName(error) });
+      if (failed) await this.refundAudioSeconds(failed, log);
       await this.publish({ id: row.id, status: 'failed', progress: 0, error: message }, log);
       if (failed) await this.announce(failed, log);
     } else {
@@ -203,6 +206,15 @@ export class GenerationProcessor {
       await this.outcomes.generationFinished(generation);
     } catch (error) {
       log.warn({ err: error, status: generation.status }, 'could not queue the webhook / batch completion');
+    }
+  }
+
+  /** It ended without audio: its tenant's audio seconds go back (best effort, like the events). */
+  private async refundAudioSeconds(generation: Generation, log: Logger): Promise<void> {
+    try {
+      await this.audioSeconds.refundUnrendered([generation]);
+    } catch (error) {
+      log.warn({ err: error, status: generation.status }, 'could not give back the audio seconds');
     }
   }
 
