@@ -50,6 +50,16 @@ describe('chorus tenants create', () => {
     expect(result.stdout).toMatch(/\nchorus_[\w-]{43}\n$/);
   });
 
+  it('makes an operator with --operator, whose key reads the farm-wide stats', async () => {
+    const result = await chorus(['tenants', 'create', 'cli-operators', '--operator', '--json'], { DATABASE_URL: api.db.url });
+    expect(result.code).toBe(0);
+    const created = JSON.parse(result.stdout) as { tenant_id: string; api_key: string };
+    expect(await api.db.prisma.tenant.findUnique({ where: { id: created.tenant_id } })).toMatchObject({ operator: true });
+    const stats = await fetch(`${api.url}/v1/stats`, { headers: { authorization: `Bearer ${created.api_key}` } });
+    expect((await stats.json()).scope).toBe('farm');
+    expect(await api.db.prisma.tenant.findUnique({ where: { name: 'tenant-a' } })).toMatchObject({ operator: false });
+  });
+
   it('refuses a name that is taken, with exit code 1', async () => {
     const result = await chorus(['tenants', 'create', 'tenant-a'], { DATABASE_URL: api.db.url });
     expect(result.code).toBe(1);

@@ -275,7 +275,7 @@ describe('the dashboard', () => {
         .locator(`dl[aria-labelledby="${headingId}"] > div`)
         .evaluateAll((groups) => Object.fromEntries(groups.map((group) => [group.querySelector('dt')!.textContent, Number(group.querySelector('dd')!.textContent)])));
     expect(await tiles('record-heading')).toEqual({ Queued: stats.generations.queued, Running: stats.generations.running });
-    expect(await tiles('jobs-heading')).toMatchObject({ Waiting: stats.queue.waiting, Active: stats.queue.active });
+    expect(await tiles('jobs-heading')).toMatchObject({ Waiting: stats.queue!.waiting, Active: stats.queue!.active });
     const throughput = page.getByRole('img', { name: /Throughput/ });
     await expect.poll(() => throughput.locator('rect').count(), { timeout: 15_000 }).toBeGreaterThan(0);
     await page.getByRole('img', { name: /p50 and p95/ }).waitFor();

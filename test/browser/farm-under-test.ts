@@ -56,7 +56,8 @@ export async function startFarm(label: string): Promise<FarmUnderTest> {
   try {
     s3 = await startTestS3();
     await allowBrowserReads(s3);
-    const { apiKey } = await new TenantRepository(db.prisma).create({ name: `${label}-team` });
+    // The internal team operates the farm: its key sees the Farm view's queue and workers.
+    const { apiKey } = await new TenantRepository(db.prisma).create({ name: `${label}-team`, operator: true });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const workerId = `${label}-worker-1`;

@@ -1,6 +1,6 @@
 /**
  * A tenant can never read, list, cancel, rerun or download another tenant's generations or
- * batches. The routes are not listed by hand: they are read from the running app's OpenAPI
+ * batches, nor count them in its statistics. The routes are not listed by hand: they are read from the running app's OpenAPI
  * document (checked against the Express router, so no route hides from it), so a route added later
  * is covered (or fails this test until it is taught the route's path parameters).
  *
@@ -194,6 +194,22 @@ describe('tenant isolation over every route', () => {
         expect(answer.text).not.toContain(SECRET_PROMPT);
       }
     }
+  });
+
+  it("never counts A's generations in B's /v1/stats, nor shows B the shared queue and workers", async () => {
+    const answer = await send(api.tenantB, 'GET', '/v1/stats');
+    const counts = async (tenantId: string) => ({
+      queued: await api.db.prisma.generation.count({ where: { tenantId, status: 'queued' } }),
+      running: await api.db.prisma.generation.count({ where: { tenantId, status: 'running' } }),
+    });
+
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ scope: 'tenant', queue: null, workers: null, generations: await counts(api.tenantB.id) });
+    expect((answer.body as { last_hour: { succeeded: number } }).last_hour.succeeded).toBe(
+      await api.db.prisma.generation.count({ where: { tenantId: api.tenantB.id, status: 'succeeded' } }),
+    );
+    // A's own view does count them: the numbers above are B's, not an empty farm's.
+    expect((await send(api.tenantA, 'GET', '/v1/stats')).body).toMatchObject({ generations: await counts(api.tenantA.id), last_hour: { succeeded: 1 } });
   });
 
   it("lets A itself use the same URLs (the ids were right)", async () => {

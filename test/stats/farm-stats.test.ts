@@ -15,6 +15,8 @@ const connection = useTestQueueConnection('stats');
 let queue: GenerationQueue;
 let stats: StatsService;
 let tenants: string[];
+/** What an operator's key sees. */
+const FARM = { scope: 'farm' } as const;
 
 beforeAll(async () => {
   queue = new GenerationQueue(connection);
@@ -82,7 +84,7 @@ describe('farm stats', () => {
       { status: 'running', tenant: 0 },
       { status: 'succeeded', tenant: 0, finishedAt: await databaseNow() },
     ]);
-    const result = await stats.farmStats();
+    const result = await stats.farmStats(FARM);
     expect(result.generations).toEqual({ queued: 3, running: 1 });
   });
 
@@ -91,7 +93,7 @@ describe('farm stats', () => {
     await queue.add({ generationId: randomUUID(), tenantId: tenants[0]! });
     await queue.add({ generationId: randomUUID(), tenantId: tenants[0]! }, { priority: 3 });
     await queue.queue.add('generate', { generationId: randomUUID(), tenantId: tenants[0]! }, { delay: 60_000 });
-    const result = await stats.farmStats();
+    const result = await stats.farmStats(FARM);
     expect(result.queue).toEqual({ waiting: 2, prioritized: 1, delayed: 1, active: 0, failed: 0 });
   });
 
@@ -108,7 +110,7 @@ describe('farm stats', () => {
       { status: 'canceled', createdAt: finishedAt - 120_000, finishedAt },
     ]);
 
-    const result = await stats.farmStats();
+    const result = await stats.farmStats(FARM);
     const bucket = result.buckets.find((candidate) => Date.parse(candidate.start) === finishedAt - bucketMs / 2);
     expect(bucket).toEqual({
       start: new Date(finishedAt - bucketMs / 2).toISOString(),
@@ -124,7 +126,7 @@ describe('farm stats', () => {
 
   it('covers the last hour in one-minute buckets, oldest first, ending with the minute in progress', async () => {
     const now = await databaseNow();
-    const result = await stats.farmStats();
+    const result = await stats.farmStats(FARM);
     expect(result.window.bucket_seconds).toBe(60);
     expect(result.buckets).toHaveLength(60);
     const starts = result.buckets.map((bucket) => Date.parse(bucket.start));
@@ -142,7 +144,7 @@ describe('farm stats', () => {
       { status: 'failed', createdAt: now - 10 * 60_000, finishedAt: now - 9 * 60_000 },
       { status: 'succeeded', createdAt: now - 3 * 3600_000, finishedAt: now - 2 * 3600_000 },
     ]);
-    const result = await stats.farmStats();
+    const result = await stats.farmStats(FARM);
     expect(result.last_hour).toEqual({
       succeeded: 2,
       failed: 1,
@@ -163,16 +165,40 @@ describe('farm stats', () => {
         ('worker-silent', 'cpu-box-2', 'cpu', 'chorus-tiny@0.1.0', NULL, now() - make_interval(secs => ${WORKER_LIVE_WITHIN_MS / 1000 + 60})),
         ('worker-gone', 'cpu-box-3', 'cpu', 'chorus-tiny@0.1.0', NULL, now() - interval '2 hours')`;
 
-    const result = await stats.farmStats();
-    expect(result.workers.map((worker) => [worker.id, worker.live])).toEqual([
+    const result = await stats.farmStats(FARM);
+    const workers = result.workers!;
+    expect(workers.map((worker) => [worker.id, worker.live])).toEqual([
       ['worker-busy', true],
       ['worker-idle', true],
       ['worker-silent', false],
     ]);
-    expect(result.workers[0]).toMatchObject({ host: 'gpu-box-1', device: 'cuda', model: 'chorus-tiny@0.1.0', current_generation_id: running });
-    expect(result.workers[1]!.current_generation_id).toBeNull();
-    const beat = Date.parse(result.workers[0]!.last_heartbeat_at);
+    expect(workers[0]).toMatchObject({ host: 'gpu-box-1', device: 'cuda', model: 'chorus-tiny@0.1.0', current_generation_id: running });
+    expect(workers[1]!.current_generation_id).toBeNull();
+    const beat = Date.parse(workers[0]!.last_heartbeat_at);
     expect(Date.parse(result.generated_at) - beat).toBeGreaterThanOrEqual(2000);
     expect(Date.parse(result.generated_at) - beat).toBeLessThan(3000);
+  });
+
+  it("gives a tenant its own generations only, without the shared queue and the workers", async () => {
+    const now = await databaseNow();
+    await insertGenerations([
+      { status: 'queued', tenant: 0 },
+      { status: 'queued', tenant: 1 },
+      { status: 'running', tenant: 1 },
+      { status: 'succeeded', tenant: 0, createdAt: now - 3000, finishedAt: now - 1000 },
+      { status: 'succeeded', tenant: 1, createdAt: now - 9000, finishedAt: now - 1000 },
+      { status: 'failed', tenant: 1, createdAt: now - 5000, finishedAt: now - 2000 },
+    ]);
+    await queue.add({ generationId: randomUUID(), tenantId: tenants[1]! });
+    await db.prisma.$executeRaw`
+      INSERT INTO "workers" ("id", "host", "device", "model", "current_generation_id", "last_heartbeat_at")
+      VALUES ('worker-busy', 'gpu-box-1', 'cuda', 'chorus-tiny@0.1.0', ${randomUUID()}::uuid, now())`;
+
+    const result = await stats.farmStats({ scope: 'tenant', tenantId: tenants[0]! });
+
+    expect(result).toMatchObject({ scope: 'tenant', queue: null, workers: null, generations: { queued: 1, running: 0 } });
+    expect(result.last_hour).toEqual({ succeeded: 1, failed: 0, canceled: 0, p50_ms: 2000, p95_ms: 2000 });
+    expect(result.buckets.reduce((sum, bucket) => sum + bucket.succeeded + bucket.failed, 0)).toBe(1);
+    expect((await stats.farmStats(FARM)).generations).toEqual({ queued: 2, running: 1 });
   });
 });

@@ -3,7 +3,7 @@ import { ChorusClient } from './chorus-client';
 
 declare module './chorus-client' {
   interface ChorusClient {
-    /** `GET /v1/stats`: queue depth, workers, and the last hour's throughput and durations. */
+    /** `GET /v1/stats`: the key's tenant's generations (an operator's key: every tenant's, the queue and the workers), and the last hour's throughput and durations. */
     getStats(): Promise<FarmStats>;
   }
 }

@@ -1,9 +1,13 @@
 import { z } from 'zod';
 
 /**
- * `GET /v1/stats`: the farm's health for the dashboard's Farm view. Farm-wide, not per tenant:
- * every tenant's work shares the same queue and workers.
+ * `GET /v1/stats`: the farm's health for the dashboard's Farm view. A tenant's key sees its own
+ * generations (`scope: "tenant"`); an operator's key sees every tenant's, the queue and the
+ * workers (`scope: "farm"`).
  */
+export const STATS_SCOPES = ['farm', 'tenant'] as const;
+export type StatsScope = (typeof STATS_SCOPES)[number];
+
 export const queueDepthSchema = z.object({
   /** BullMQ job counts by state: the queue as Redis holds it now. */
   waiting: z.number().int(),
@@ -39,13 +43,16 @@ export const statsTotalsSchema = z.object({
 export const statsBucketSchema = statsTotalsSchema.extend({ start: z.string() });
 
 export const farmStatsSchema = z.object({
+  /** Whose numbers these are: every tenant's (an operator's key) or the caller's own. */
+  scope: z.enum(STATS_SCOPES),
   generated_at: z.string(),
-  queue: queueDepthSchema,
-  /** Postgres, the truth: generations waiting for a worker and being sampled, farm-wide. */
+  /** The shared queue; null in the tenant scope (BullMQ counts every tenant's jobs). */
+  queue: queueDepthSchema.nullable(),
+  /** Postgres, the truth: generations waiting for a worker and being sampled, in the scope. */
   generations: z.object({ queued: z.number().int(), running: z.number().int() }),
-  /** Workers seen within the last hour, live ones first. */
-  workers: z.array(workerStatsSchema),
-  /** The last hour in equal buckets, oldest first, for charts. */
+  /** Workers seen within the last hour, live ones first; null in the tenant scope (they run every tenant's work). */
+  workers: z.array(workerStatsSchema).nullable(),
+  /** The last hour of generations finished in the scope, in equal buckets, oldest first, for charts. */
   window: z.object({ from: z.string(), to: z.string(), bucket_seconds: z.number().int() }),
   buckets: z.array(statsBucketSchema),
   /** The whole hour as one bucket. */

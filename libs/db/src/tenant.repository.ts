@@ -17,6 +17,8 @@ export interface NewTenant {
   requestsPerMinute?: number | null;
   maxConcurrent?: number | null;
   audioSecondsPerDay?: number | null;
+  /** Its keys read farm-wide statistics. */
+  operator?: boolean;
 }
 
 export interface CreatedApiKey {
@@ -54,6 +56,7 @@ export class TenantRepository {
           requestsPerMinute: input.requestsPerMinute,
           maxConcurrent: input.maxConcurrent,
           audioSecondsPerDay: input.audioSecondsPerDay,
+          operator: input.operator,
           webhookSecret: randomBytes(32).toString('base64url'),
         },
       });

@@ -9,6 +9,8 @@ export interface AuthenticatedTenant {
   defaultPriority: number;
   /** Its quotas (`tenants` columns); null or absent is unlimited. */
   limits?: TenantLimits;
+  /** An operator's keys read farm-wide statistics; absent is false. */
+  operator?: boolean;
 }
 
 export interface TenantLimits {

@@ -13,6 +13,12 @@ export class TenantApiKeyResolver extends ApiKeyResolver {
     const tenant = await this.tenants.findByApiKey(apiKey);
     if (!tenant) return null;
     const { requestsPerMinute, maxConcurrent, audioSecondsPerDay } = tenant;
-    return { id: tenant.id, name: tenant.name, defaultPriority: tenant.defaultPriority, limits: { requestsPerMinute, maxConcurrent, audioSecondsPerDay } };
+    return {
+      id: tenant.id,
+      name: tenant.name,
+      defaultPriority: tenant.defaultPriority,
+      limits: { requestsPerMinute, maxConcurrent, audioSecondsPerDay },
+      operator: tenant.operator,
+    };
   }
 }

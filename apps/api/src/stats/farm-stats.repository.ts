@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PRISMA, type PrismaClient } from '@chorus/db';
+import { Prisma, PRISMA, type PrismaClient } from '@chorus/db';
 
 export interface WorkerRow {
   id: string;
@@ -23,7 +23,8 @@ export interface FinishedRow {
 
 /**
  * The read side of the farm for `GET /v1/stats`: aggregate queries over generations and workers,
- * farm-wide. Times come from the database clock, the one heartbeats are written with.
+ * farm-wide or, given a tenant id, over that tenant's generations only. Times come from the
+ * database clock, the one heartbeats are written with.
  */
 @Injectable()
 export class FarmStatsRepository {
@@ -36,11 +37,11 @@ export class FarmStatsRepository {
   }
 
   /** Generations not yet finished, by status (served by the (status, queued_at) index). */
-  async unfinishedCounts(): Promise<{ queued: number; running: number }> {
+  async unfinishedCounts(tenantId?: string): Promise<{ queued: number; running: number }> {
     const rows = await this.prisma.$queryRaw<Array<{ status: string; count: number }>>`
       SELECT "status"::text AS "status", count(*)::int AS "count"
         FROM "generations"
-       WHERE "status" IN ('queued', 'running')
+       WHERE "status" IN ('queued', 'running')${ofTenant(tenantId)}
        GROUP BY "status"`;
     const count = (status: string) => rows.find((row) => row.status === status)?.count ?? 0;
     return { queued: count('queued'), running: count('running') };
@@ -61,9 +62,9 @@ export class FarmStatsRepository {
   /**
    * Generations that finished in [from, to), counted by status per bucket of `bucketSeconds`,
    * with p50/p95 of submit-to-finish time over the succeeded ones; plus one row (bucket null)
-   * for the whole window. Empty buckets are absent.
+   * for the whole window. Empty buckets are absent. Served by the finished_at index.
    */
-  async finishedBetween(from: Date, to: Date, bucketSeconds: number): Promise<FinishedRow[]> {
+  async finishedBetween(from: Date, to: Date, bucketSeconds: number, tenantId?: string): Promise<FinishedRow[]> {
     return this.prisma.$queryRaw<FinishedRow[]>`
       WITH finished AS (
         SELECT "status",
@@ -71,7 +72,7 @@ export class FarmStatsRepository {
                (extract(epoch FROM ("finished_at" - "created_at")) * 1000)::float8 AS "ms"
           FROM "generations"
          WHERE "finished_at" >= ${from} AND "finished_at" < ${to}
-           AND "status" IN ('succeeded', 'failed', 'canceled')
+           AND "status" IN ('succeeded', 'failed', 'canceled')${ofTenant(tenantId)}
       )
       SELECT "bucket",
              count(*) FILTER (WHERE "status" = 'succeeded')::int AS "succeeded",
@@ -82,4 +83,9 @@ export class FarmStatsRepository {
         FROM finished
        GROUP BY GROUPING SETS (("bucket"), ())`;
   }
+}
+
+/** Narrows a generations query to one tenant; nothing for the farm-wide one. */
+function ofTenant(tenantId: string | undefined): Prisma.Sql {
+  return tenantId === undefined ? Prisma.empty : Prisma.sql` AND "tenant_id" = ${tenantId}::uuid`;
 }

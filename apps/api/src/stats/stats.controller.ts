@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { farmStatsSchema, type FarmStats } from '@chorus/contracts';
+import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
 import { openApiSchema } from '../openapi';
 import { StatsService } from './stats.service';
 
@@ -14,11 +15,13 @@ export class StatsController {
   @ApiOperation({
     summary: "The farm's health",
     description:
-      'Queue depth by state, workers with their last heartbeat, and the last hour of finished generations in one-minute buckets ' +
-      '(counts by status, p50/p95 submit-to-finish time). Farm-wide: every tenant shares the queue and the workers.',
+      'Generations queued and running, and the last hour of finished ones in one-minute buckets (counts by status, ' +
+      'p50/p95 submit-to-finish time). With a tenant\'s key: its own generations, `scope: "tenant"`, `queue` and `workers` null. ' +
+      'With an operator\'s key (`chorus tenants create NAME --operator`): every tenant\'s, plus queue depth by state and ' +
+      'the workers with their last heartbeat, `scope: "farm"`.',
   })
   @ApiOkResponse({ schema: openApiSchema(farmStatsSchema) })
-  get(): Promise<FarmStats> {
-    return this.stats.farmStats();
+  get(@CurrentTenant() tenant: AuthenticatedTenant): Promise<FarmStats> {
+    return this.stats.farmStats(tenant.operator ? { scope: 'farm' } : { scope: 'tenant', tenantId: tenant.id });
   }
 }

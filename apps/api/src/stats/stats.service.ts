@@ -12,7 +12,14 @@ export const STATS_BUCKET_SECONDS = 60;
  */
 export const WORKER_LIVE_WITHIN_MS = 30_000;
 
-/** Assembles the Farm view: BullMQ's queue, Postgres's record of workers and finished work. */
+/** What the stats are about: every tenant's work (an operator asking) or one tenant's. */
+export type StatsSubject = { scope: 'farm' } | { scope: 'tenant'; tenantId: string };
+
+/**
+ * Assembles the Farm view: BullMQ's queue, Postgres's record of workers and finished work. A
+ * tenant's view holds its own generations only: the queue and the workers carry every tenant's
+ * work (a worker's current generation id among it), so they are an operator's to see.
+ */
 @Injectable()
 export class StatsService {
   constructor(
@@ -20,17 +27,19 @@ export class StatsService {
     private readonly queue: GenerationQueue,
   ) {}
 
-  async farmStats(): Promise<FarmStats> {
+  async farmStats(subject: StatsSubject): Promise<FarmStats> {
+    const tenantId = subject.scope === 'tenant' ? subject.tenantId : undefined;
     const now = await this.repository.now();
     // Buckets end at the next minute boundary, so they line up with the clock and the last one
     // is the minute in progress.
     const to = new Date(Math.floor(now.getTime() / (STATS_BUCKET_SECONDS * 1000)) * STATS_BUCKET_SECONDS * 1000 + STATS_BUCKET_SECONDS * 1000);
     const from = new Date(to.getTime() - STATS_WINDOW_SECONDS * 1000);
+    const farm = subject.scope === 'farm';
     const [queue, generations, workers, finished] = await Promise.all([
-      this.queueDepth(),
-      this.repository.unfinishedCounts(),
-      this.repository.workersSeenSince(from, WORKER_LIVE_WITHIN_MS),
-      this.repository.finishedBetween(from, to, STATS_BUCKET_SECONDS),
+      farm ? this.queueDepth() : null,
+      this.repository.unfinishedCounts(tenantId),
+      farm ? this.repository.workersSeenSince(from, WORKER_LIVE_WITHIN_MS) : null,
+      this.repository.finishedBetween(from, to, STATS_BUCKET_SECONDS, tenantId),
     ]);
 
     const byBucket = new Map(finished.filter((row) => row.bucket !== null).map((row) => [row.bucket!, row]));
@@ -41,10 +50,11 @@ export class StatsService {
     }));
 
     return {
+      scope: subject.scope,
       generated_at: now.toISOString(),
       queue,
       generations,
-      workers: workers.map((worker) => ({
+      workers: workers?.map((worker) => ({
         id: worker.id,
         host: worker.host,
         device: worker.device,
@@ -52,7 +62,7 @@ export class StatsService {
         current_generation_id: worker.currentGenerationId,
         last_heartbeat_at: worker.lastHeartbeatAt.toISOString(),
         live: worker.live,
-      })),
+      })) ?? null,
       window: { from: from.toISOString(), to: to.toISOString(), bucket_seconds: STATS_BUCKET_SECONDS },
       buckets,
       last_hour: totals(finished.find((row) => row.bucket === null)),

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { FarmStats } from '@chorus/contracts';
+import type { FarmStats, QueueDepth } from '@chorus/contracts';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { TimeSeriesChart } from '../components/TimeSeriesChart';
 import { describeError } from '../errors';
@@ -7,7 +7,7 @@ import { useClient } from '../session';
 
 const REFRESH_MS = 5000;
 
-const QUEUE_STATES: Array<{ key: keyof FarmStats['queue']; label: string }> = [
+const QUEUE_STATES: Array<{ key: keyof QueueDepth; label: string }> = [
   { key: 'waiting', label: 'Waiting' },
   { key: 'prioritized', label: 'Prioritized' },
   { key: 'delayed', label: 'Delayed (retry backoff)' },
@@ -43,7 +43,11 @@ export function FarmPage() {
 
   const times = stats?.buckets.map((bucket) => new Date(bucket.start)) ?? [];
   const perMinute = stats ? 60 / stats.window.bucket_seconds : 1;
-  const liveWorkers = stats?.workers.filter((worker) => worker.live).length ?? 0;
+  // Null in a tenant's view: the queue and the workers are farm-wide, an operator's to see.
+  const queue = stats?.queue;
+  const workers = stats?.workers;
+  const liveWorkers = workers?.filter((worker) => worker.live).length ?? 0;
+  const farmWide = stats?.scope === 'farm';
 
   return (
     <section aria-labelledby="farm-heading">
@@ -57,9 +61,14 @@ export function FarmPage() {
           <p className="hint">
             Updated {new Date(stats.generated_at).toLocaleTimeString()}; refreshes every {REFRESH_MS / 1000} s.
           </p>
+          {!farmWide && (
+            <p className="hint" role="note">
+              Your own generations. The shared queue, the workers and every tenant's numbers show with an operator's API key.
+            </p>
+          )}
           <section aria-labelledby="queue-heading">
             <h2 id="queue-heading">Queue</h2>
-            <h3 id="record-heading">Generations (Postgres, the record)</h3>
+            <h3 id="record-heading">{farmWide ? 'Generations' : 'Your generations'} (Postgres, the record)</h3>
             <dl className="tiles" aria-labelledby="record-heading">
               <div>
                 <dt>Queued</dt>
@@ -70,58 +79,64 @@ export function FarmPage() {
                 <dd>{stats.generations.running}</dd>
               </div>
             </dl>
-            <h3 id="jobs-heading">Jobs (BullMQ on Redis)</h3>
-            <dl className="tiles" aria-labelledby="jobs-heading">
-              {QUEUE_STATES.map((state) => (
-                <div key={state.key}>
-                  <dt>{state.label}</dt>
-                  <dd>{stats.queue[state.key]}</dd>
-                </div>
-              ))}
-            </dl>
-          </section>
-
-          <section aria-labelledby="workers-heading">
-            <h2 id="workers-heading">
-              Workers <span className="count">({liveWorkers} live)</span>
-            </h2>
-            {stats.workers.length === 0 ? (
-              <p>No worker has sent a heartbeat in the last hour.</p>
-            ) : (
-              <table className="workers">
-                <thead>
-                  <tr>
-                    <th scope="col">Worker</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Host</th>
-                    <th scope="col">Device</th>
-                    <th scope="col">Model</th>
-                    <th scope="col">Current job</th>
-                    <th scope="col">Last heartbeat</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {stats.workers.map((worker) => (
-                    <tr key={worker.id} data-live={worker.live}>
-                      <th scope="row">
-                        <code>{worker.id}</code>
-                      </th>
-                      <td>
-                        <span className={`badge ${worker.live ? 'status-succeeded' : 'status-failed'}`}>{worker.live ? 'live' : 'silent'}</span>
-                      </td>
-                      <td>{worker.host}</td>
-                      <td>{worker.device}</td>
-                      <td>{worker.model}</td>
-                      <td>{worker.current_generation_id ? <code>{worker.current_generation_id}</code> : 'idle'}</td>
-                      <td>
-                        <time dateTime={worker.last_heartbeat_at}>{secondsAgo(stats.generated_at, worker.last_heartbeat_at)}</time>
-                      </td>
-                    </tr>
+            {queue && (
+              <>
+                <h3 id="jobs-heading">Jobs (BullMQ on Redis)</h3>
+                <dl className="tiles" aria-labelledby="jobs-heading">
+                  {QUEUE_STATES.map((state) => (
+                    <div key={state.key}>
+                      <dt>{state.label}</dt>
+                      <dd>{queue[state.key]}</dd>
+                    </div>
                   ))}
-                </tbody>
-              </table>
+                </dl>
+              </>
             )}
           </section>
+
+          {workers && (
+            <section aria-labelledby="workers-heading">
+              <h2 id="workers-heading">
+                Workers <span className="count">({liveWorkers} live)</span>
+              </h2>
+              {workers.length === 0 ? (
+                <p>No worker has sent a heartbeat in the last hour.</p>
+              ) : (
+                <table className="workers">
+                  <thead>
+                    <tr>
+                      <th scope="col">Worker</th>
+                      <th scope="col">State</th>
+                      <th scope="col">Host</th>
+                      <th scope="col">Device</th>
+                      <th scope="col">Model</th>
+                      <th scope="col">Current job</th>
+                      <th scope="col">Last heartbeat</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {workers.map((worker) => (
+                      <tr key={worker.id} data-live={worker.live}>
+                        <th scope="row">
+                          <code>{worker.id}</code>
+                        </th>
+                        <td>
+                          <span className={`badge ${worker.live ? 'status-succeeded' : 'status-failed'}`}>{worker.live ? 'live' : 'silent'}</span>
+                        </td>
+                        <td>{worker.host}</td>
+                        <td>{worker.device}</td>
+                        <td>{worker.model}</td>
+                        <td>{worker.current_generation_id ? <code>{worker.current_generation_id}</code> : 'idle'}</td>
+                        <td>
+                          <time dateTime={worker.last_heartbeat_at}>{secondsAgo(stats.generated_at, worker.last_heartbeat_at)}</time>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </section>
+          )}
 
           <section aria-labelledby="hour-heading">
             <h2 id="hour-heading">Last hour</h2>
