@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { GenerationRepository } from '@chorus/db';
-import { createRedis, GenerationQueue, prefixedKey, type QueueConnection } from '@chorus/queue';
+import { type Generation, GenerationRepository, TenantRepository } from '@chorus/db';
+import { createRedis, GenerationQueue, GenerationScheduler, laneOf, prefixedKey, type QueueConnection, type SchedulingTenant } from '@chorus/queue';
 import { LOGGER, type Logger } from './logger';
 import { QUEUE_CONNECTION } from './tokens';
 import { WORKER_CONFIG, type WorkerConfig } from './worker-config';
@@ -10,8 +10,9 @@ import { WORKER_CONFIG, type WorkerConfig } from './worker-config';
  * Postgres is the truth, Redis can be rebuilt: every interval one worker of the farm (whoever takes
  * the Redis lock) re-adds the jobs of generations that Postgres says are queued but Redis no longer
  * holds (Redis restarted without persistence, a job was deleted by hand, an add failed after the
- * insert). Re-added jobs carry no priority, so they run ahead of prioritized work: they have
- * waited longest. Running rows whose job Redis lost go back to queued and are re-added too.
+ * insert). Re-added jobs get their fair-share priority as a fresh submit would (their tenant's
+ * interactive or batch lane), so a tenant's lost backlog does not run ahead of everyone else's
+ * work. Running rows whose job Redis lost go back to queued and are re-added too.
  */
 @Injectable()
 export class Reconciler {
@@ -21,7 +22,9 @@ export class Reconciler {
 
   constructor(
     private readonly generations: GenerationRepository,
+    private readonly tenants: TenantRepository,
     private readonly queue: GenerationQueue,
+    private readonly scheduler: GenerationScheduler,
     @Inject(QUEUE_CONNECTION) private readonly connection: QueueConnection,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -59,9 +62,8 @@ export class Reconciler {
 
   /** Re-adds the missing jobs; no lock (tests, tools). */
   async reconcile(): Promise<number> {
-    const rows = await this.generations.findQueuedOlderThan(this.config.RECONCILE_MIN_AGE_MS);
-    let requeued = 0;
-    for (const row of rows) {
+    const lostWhileQueued: Generation[] = [];
+    for (const row of await this.generations.findQueuedOlderThan(this.config.RECONCILE_MIN_AGE_MS)) {
       const job = await this.queue.getJob(row.id);
       if (job) {
         const state = await job.getState();
@@ -69,20 +71,45 @@ export class Reconciler {
         if (state !== 'completed' && state !== 'failed') continue;
         await job.remove();
       }
-      await this.queue.add({ generationId: row.id, tenantId: row.tenantId });
-      requeued++;
-      this.logger.warn({ generationId: row.id, tenantId: row.tenantId }, 'generation was queued in Postgres but not in Redis; re-queued');
+      lostWhileQueued.push(row);
     }
     // A running row whose job Redis lost: its worker's lock renewals fail and it abandons the
     // generation, so nothing would ever end it. Back to queued, and queued again.
+    const lostWhileRunning: Generation[] = [];
     for (const row of await this.generations.findRunningStartedBefore(this.config.RECONCILE_MIN_AGE_MS)) {
       if (await this.queue.getJob(row.id)) continue;
-      if (!(await this.generations.markRetrying(row.id, 'its job was lost from Redis; re-queued'))) continue;
-      await this.queue.add({ generationId: row.id, tenantId: row.tenantId });
-      requeued++;
+      const requeued = await this.generations.markRetrying(row.id, 'its job was lost from Redis; re-queued');
+      if (requeued) lostWhileRunning.push(requeued);
+    }
+    await this.requeue([...lostWhileQueued, ...lostWhileRunning]);
+    for (const row of lostWhileQueued) {
+      this.logger.warn({ generationId: row.id, tenantId: row.tenantId }, 'generation was queued in Postgres but not in Redis; re-queued');
+    }
+    for (const row of lostWhileRunning) {
       this.logger.warn({ generationId: row.id, tenantId: row.tenantId }, 'generation was running in Postgres but its job is gone from Redis; re-queued');
     }
-    return requeued;
+    return lostWhileQueued.length + lostWhileRunning.length;
+  }
+
+  /** Through the fair share, one tenant's lane at a time, oldest first within it (the order of `rows`). */
+  private async requeue(rows: readonly Generation[]): Promise<void> {
+    const flows = new Map<string, Generation[]>();
+    for (const row of rows) {
+      const key = `${row.tenantId}:${laneOf(row)}`;
+      if (!flows.has(key)) flows.set(key, []);
+      flows.get(key)!.push(row);
+    }
+    const tenants = new Map<string, SchedulingTenant>();
+    for (const flow of flows.values()) {
+      const { tenantId } = flow[0];
+      let tenant = tenants.get(tenantId);
+      if (!tenant) {
+        // generations.tenant_id references tenants (ON DELETE RESTRICT): the tenant exists.
+        tenant = (await this.tenants.findById(tenantId))!;
+        tenants.set(tenantId, tenant);
+      }
+      await this.scheduler.enqueue(tenant, laneOf(flow[0]), flow);
+    }
   }
 
   /** One holder per interval: the lock expires on its own, so a dead holder blocks nobody for long. */

@@ -1,11 +1,13 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModelRunner } from '@chorus/inference';
+import type { Redis } from 'ioredis';
 import { AudioSecondsQuota, CancelBroadcast, GenerationEventPublisher, GenerationQueue } from '@chorus/queue';
 import { ObjectStore } from '@chorus/storage';
 import { GenerationConsumer } from './generations/generation.consumer';
 import { HeartbeatService } from './heartbeat.service';
 import { LOGGER, type Logger } from './logger';
 import { Reconciler } from './reconciler.service';
+import { SCHEDULING_REDIS } from './tokens';
 import { WORKER_CONFIG, type WorkerConfig } from './worker-config';
 import { WorkerState } from './worker-state';
 
@@ -27,6 +29,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     private readonly cancels: CancelBroadcast,
     private readonly events: GenerationEventPublisher,
     private readonly audioSeconds: AudioSecondsQuota,
+    @Inject(SCHEDULING_REDIS) private readonly schedulingRedis: Redis,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -61,7 +64,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     await this.consumer.drain(this.config.WORKER_SHUTDOWN_GRACE_MS);
     await this.reconciler.stop();
     await this.heartbeat.stop();
-    await Promise.allSettled([this.runner.close(), this.queue.close(), this.cancels.close(), this.events.close(), this.audioSeconds.close()]);
+    await Promise.allSettled([this.runner.close(), this.queue.close(), this.cancels.close(), this.events.close(), this.audioSeconds.close(), this.schedulingRedis.quit()]);
     this.store.close();
     this.state.setPhase('stopped');
     this.logger.info('worker stopped');

@@ -1,7 +1,17 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DatabaseModule } from '@chorus/db';
 import { ModelRunner } from '@chorus/inference';
-import { AudioSecondsQuota, CancelBroadcast, GenerationEventPublisher, GenerationQueue, type QueueConnection } from '@chorus/queue';
+import {
+  AudioSecondsQuota,
+  CancelBroadcast,
+  createRedis,
+  FairShare,
+  GenerationEventPublisher,
+  GenerationQueue,
+  GenerationScheduler,
+  type QueueConnection,
+} from '@chorus/queue';
+import type { Redis } from 'ioredis';
 import { ObjectStore } from '@chorus/storage';
 import { GenerationConsumer } from './generations/generation.consumer';
 import { GenerationProcessor } from './generations/generation.processor';
@@ -12,7 +22,7 @@ import { LOGGER, type Logger } from './logger';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { WorkerMetricsModule } from './metrics/worker-metrics.module';
 import { Reconciler } from './reconciler.service';
-import { QUEUE_CONNECTION } from './tokens';
+import { QUEUE_CONNECTION, SCHEDULING_REDIS } from './tokens';
 import { WorkerWebhooksModule } from './webhooks/worker-webhooks.module';
 import { WORKER_CONFIG, type WorkerConfig } from './worker-config';
 import { WorkerLifecycle } from './worker-lifecycle';
@@ -72,6 +82,14 @@ export class WorkerModule {
             }),
         },
         { provide: GenerationQueue, useFactory: () => new GenerationQueue(connection) },
+        { provide: SCHEDULING_REDIS, useFactory: () => createRedis(connection) },
+        {
+          // The reconciler re-adds lost jobs with the fair-share priorities the API gives fresh ones.
+          provide: GenerationScheduler,
+          inject: [GenerationQueue, SCHEDULING_REDIS, ModelRunner],
+          useFactory: (queue: GenerationQueue, redis: Redis, runner: ModelRunner) =>
+            new GenerationScheduler(queue, new FairShare(redis, queue.queue), runner.manifest.defaults.steps),
+        },
         { provide: CancelBroadcast, useFactory: () => new CancelBroadcast(connection) },
         { provide: GenerationEventPublisher, useFactory: () => new GenerationEventPublisher(connection) },
         // Generations that end here without audio give their tenant's audio seconds back.

@@ -6,3 +6,4 @@ export * from './cancel-broadcast';
 export * from './generation-events';
 export * from './fair-share';
 export * from './audio-seconds-quota';
+export * from './generation-scheduler';

@@ -3,7 +3,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
 import { withModelWindow, fieldErrors, LIMITS, type BatchManifestLine, type BatchResource, type FieldError, type GenerationStatus } from '@chorus/contracts';
 import { BatchRepository, type Batch, type Generation } from '@chorus/db';
-import { CancelBroadcast, GenerationEventPublisher, GenerationQueue } from '@chorus/queue';
+import { CancelBroadcast, GenerationEventPublisher, GenerationQueue, GenerationScheduler } from '@chorus/queue';
 import { ObjectStore } from '@chorus/storage';
 import { OutcomeNotifier } from '@chorus/webhooks';
 import { PinoLogger } from 'nestjs-pino';
@@ -12,7 +12,6 @@ import { priorityError, resolveGeneration, type ResolvedGeneration } from '../ge
 import { TenantLimitsService } from '../limits/tenant-limits.service';
 import { ModelCatalog } from '../models/served-model';
 import { notFound, ProblemException, validationProblem } from '../problem/problem.exception';
-import { GenerationScheduler } from '../scheduling/generation-scheduler';
 import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy';
 import type { BatchRow } from './batch-rows';
 import { toBatchResource } from './batch-view';

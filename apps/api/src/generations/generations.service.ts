@@ -8,13 +8,12 @@ import {
 } from '@chorus/contracts';
 import { GenerationRepository, InvalidCursorError, isTerminal, type Generation } from '@chorus/db';
 import { ObjectStore } from '@chorus/storage';
-import { CancelBroadcast, GenerationEventPublisher, GenerationQueue } from '@chorus/queue';
+import { CancelBroadcast, GenerationEventPublisher, GenerationQueue, GenerationScheduler } from '@chorus/queue';
 import { OutcomeNotifier } from '@chorus/webhooks';
 import { PinoLogger } from 'nestjs-pino';
 import type { AuthenticatedTenant } from '../auth/authenticated-tenant';
 import { TenantLimitsService } from '../limits/tenant-limits.service';
 import { ModelCatalog } from '../models/served-model';
-import { GenerationScheduler } from '../scheduling/generation-scheduler';
 import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy';
 import { priorityError, resolveGeneration } from './generation-defaults';
 import { ProblemException, notFound, validationProblem } from '../problem/problem.exception';

@@ -1,8 +1,8 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { createRedis, FairShare, GenerationQueue } from '@chorus/queue';
+import { createRedis, FairShare, GenerationQueue, GenerationScheduler } from '@chorus/queue';
 import type { Redis } from 'ioredis';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
-import { GenerationScheduler } from './generation-scheduler';
+import { ModelCatalog } from '../models/served-model';
 
 const SCHEDULING_REDIS = Symbol('chorus:scheduling-redis');
 
@@ -19,7 +19,12 @@ const SCHEDULING_REDIS = Symbol('chorus:scheduling-redis');
       inject: [SCHEDULING_REDIS, GenerationQueue],
       useFactory: (redis: Redis, queue: GenerationQueue) => new FairShare(redis, queue.queue),
     },
-    GenerationScheduler,
+    {
+      // A job's cost is counted in the served model's default steps.
+      provide: GenerationScheduler,
+      inject: [GenerationQueue, FairShare, ModelCatalog],
+      useFactory: (queue: GenerationQueue, fairShare: FairShare, catalog: ModelCatalog) => new GenerationScheduler(queue, fairShare, catalog.model.defaults.steps),
+    },
   ],
   exports: [GenerationScheduler],
 })
