@@ -1,8 +1,10 @@
 import type { ProblemDocument } from '@chorus/contracts';
 import { describe, expect, it } from 'vitest';
+import { eventually } from '../support/farm-processes';
 import { useApi } from './api-under-test';
 
-const api = useApi('auth');
+// The API reuses a key's tenant for API_KEY_CACHE_TTL_MS; short here, so a revocation shows soon.
+const api = useApi('auth', { API_KEY_CACHE_TTL_MS: '300' });
 
 describe('bearer API keys', () => {
   async function expectUnauthorized(headers: Record<string, string>, path = '/v1/generations') {
@@ -28,8 +30,11 @@ describe('bearer API keys', () => {
     const { TenantRepository } = await import('@chorus/db');
     const repository = new TenantRepository(api.db.prisma);
     const extra = await repository.createApiKey(tenant.id);
-    expect((await fetch(`${api.url}/v1/models`, { headers: { authorization: `Bearer ${extra.key}` } })).status).toBe(200);
+    const models = () => fetch(`${api.url}/v1/models`, { headers: { authorization: `Bearer ${extra.key}` } });
+    expect((await models()).status).toBe(200);
     await repository.revokeApiKey(tenant.id, extra.id);
+    // Refused once the key cache's TTL has passed.
+    await eventually('the revoked key is refused', async () => (await models()).status === 401, 10_000);
     await expectUnauthorized({ authorization: `Bearer ${extra.key}` });
   });
 

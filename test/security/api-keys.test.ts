@@ -1,6 +1,7 @@
 /**
  * API keys are stored only as sha256 hashes — the key appears nowhere in the database — and the
- * hash is compared with crypto.timingSafeEqual on the path every authenticated request takes.
+ * hash is compared with crypto.timingSafeEqual on the path every key lookup takes (the API then
+ * keeps a live key's tenant in memory for a few seconds, under the hash).
  */
 import { createHash } from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';

@@ -18,6 +18,11 @@ export const apiConfigSchema = z.object({
   /** After SIGTERM: how long in-flight requests get to finish before open connections are cut. */
   API_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * How long the API reuses an API key's tenant (and its limits) before asking Postgres again: a
+   * revoked key or changed limits take effect within it. 0 asks on every request.
+   */
+  API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** The window of the requests_per_minute limit; shorter only in tests. */
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   /** Largest batch upload (JSON, CSV, JSONL or multipart), in body-parser's notation. */

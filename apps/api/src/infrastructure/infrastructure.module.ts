@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { DatabaseModule } from '@chorus/db';
+import { DatabaseModule, TenantRepository } from '@chorus/db';
 import {
   CancelBroadcast,
   GenerationEventPublisher,
@@ -63,7 +63,11 @@ export class InfrastructureModule implements OnApplicationShutdown {
             }),
         },
         { provide: ModelCatalog, useFactory: async () => new ModelCatalog(await loadServedModel(config.MODEL_DIR)) },
-        { provide: ApiKeyResolver, useClass: TenantApiKeyResolver },
+        {
+          provide: ApiKeyResolver,
+          inject: [TenantRepository],
+          useFactory: (tenants: TenantRepository) => new TenantApiKeyResolver(tenants, { ttlMs: config.API_KEY_CACHE_TTL_MS }),
+        },
       ],
       exports: [
         API_CONFIG,
