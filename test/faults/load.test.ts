@@ -91,7 +91,7 @@ describe(`load: ${TOTAL} generations from ${CLIENTS} clients through two workers
     const starts = new Map<string, number>();
     for (const service of farm.services.values()) {
       for (const line of service.logs) {
-        if (line.msg === 'generation started') starts.set(line.generationId as string, (starts.get(line.generationId as string) ?? 0) + 1);
+        if (line.msg === 'generation started') starts.set(line.generation_id as string, (starts.get(line.generation_id as string) ?? 0) + 1);
       }
     }
     expect([...starts.values()].filter((count) => count > 1)).toEqual([]);

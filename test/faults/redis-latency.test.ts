@@ -58,7 +58,7 @@ describe('slow network to Redis', () => {
     expect(rows.map((row) => row.attempts)).toEqual(ids.map(() => 1));
 
     const logs = [...farm.services.values()].flatMap((service) => service.logs);
-    const starts = logs.filter((line) => line.msg === 'generation started').map((line) => line.generationId as string);
+    const starts = logs.filter((line) => line.msg === 'generation started').map((line) => line.generation_id as string);
     expect(starts.sort()).toEqual([...ids].sort());
     const lockTrouble = farm.allLines().filter((line) => /could not renew lock|lost the job lock|stalled/i.test(line));
     expect(lockTrouble).toEqual([]);

@@ -65,7 +65,7 @@ describe('ORT execution provider selection on a machine without a GPU', () => {
     const lines = worker.logs;
     const fallback = lines.find((line) => line.msg === 'running on the CPU instead of the GPU');
     expect(fallback?.reason).toMatch(/CUDA unavailable/);
-    expect(lines.find((line) => line.msg === 'worker ready')).toMatchObject({ requestedExecutionProvider: 'cuda', executionProvider: 'cpu' });
+    expect(lines.find((line) => line.msg === 'worker ready')).toMatchObject({ requested_execution_provider: 'cuda', execution_provider: 'cpu' });
     const metrics = await (await fetch(`${await probeUrl(worker)}/metrics`)).text();
     const info = metrics.split('\n').find((line) => line.startsWith('chorus_worker_info{'));
     expect(info).toMatch(/requested_provider="cuda",provider="cpu"/);

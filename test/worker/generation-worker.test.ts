@@ -54,13 +54,15 @@ describe('generation worker', () => {
     expect(steps.length).toBeGreaterThan(0);
   });
 
-  it('logs every line about a generation with its generationId and tenantId', async () => {
+  it('logs every line about a generation with its generation_id, tenant_id and worker_id, named as the API names them', async () => {
     const generation = await farm.submit({ steps: 2 });
     await farm.waitForStatus(generation.id, ['succeeded']);
-    const lines = () => worker.logs.filter((line) => line.generationId === generation.id);
+    const lines = () => worker.logs.filter((line) => line.generation_id === generation.id);
     // The success line follows the row's update by a moment.
     await expect.poll(() => lines().map((line) => line.msg)).toEqual(expect.arrayContaining(['generation started', 'generation succeeded']));
-    for (const line of lines()) expect(line.tenantId).toBe(farm.tenantId);
+    for (const line of lines()) expect(line).toMatchObject({ tenant_id: farm.tenantId, worker_id: 'worker-main' });
+    // No line names it the other way.
+    expect(worker.logs.filter((line) => 'generationId' in line || 'tenantId' in line)).toEqual([]);
   });
 
   it('cancels a running generation between two sampler steps when the cancel is broadcast', async () => {

@@ -5,9 +5,12 @@ export type { Logger };
 
 export const LOGGER = Symbol('chorus:worker-logger');
 
-/** The worker's one logger: JSON lines carrying the worker id. */
+/**
+ * The worker's one logger: JSON lines carrying the worker id. Field names are snake_case, as in
+ * the API's lines and the HTTP JSON (`generation_id`, `tenant_id`), so one log query finds both.
+ */
 export function createWorkerLogger(level: string, workerId: string, destination?: DestinationStream): Logger {
-  return pino({ level, base: { service: 'worker', workerId } }, destination);
+  return pino({ level, base: { service: 'worker', worker_id: workerId } }, destination);
 }
 
 /** Nest's own messages (module start-up, errors) through the same pino logger. */

@@ -83,10 +83,10 @@ export class Reconciler {
     }
     await this.requeue([...lostWhileQueued, ...lostWhileRunning]);
     for (const row of lostWhileQueued) {
-      this.logger.warn({ generationId: row.id, tenantId: row.tenantId }, 'generation was queued in Postgres but not in Redis; re-queued');
+      this.logger.warn({ generation_id: row.id, tenant_id: row.tenantId }, 'generation was queued in Postgres but not in Redis; re-queued');
     }
     for (const row of lostWhileRunning) {
-      this.logger.warn({ generationId: row.id, tenantId: row.tenantId }, 'generation was running in Postgres but its job is gone from Redis; re-queued');
+      this.logger.warn({ generation_id: row.id, tenant_id: row.tenantId }, 'generation was running in Postgres but its job is gone from Redis; re-queued');
     }
     return lostWhileQueued.length + lostWhileRunning.length;
   }

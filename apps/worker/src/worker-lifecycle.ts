@@ -48,10 +48,10 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
       {
         model: this.state.modelLabel,
         // What was asked for and what onnxruntime actually gave: they differ on a CPU fallback.
-        requestedExecutionProvider: this.config.ORT_EXECUTION_PROVIDER,
-        executionProvider: this.state.executionProvider,
-        loadMs: Math.round(this.runner.loadMs),
-        maxBatch: this.config.WORKER_MAX_BATCH,
+        requested_execution_provider: this.config.ORT_EXECUTION_PROVIDER,
+        execution_provider: this.state.executionProvider,
+        load_ms: Math.round(this.runner.loadMs),
+        max_batch: this.config.WORKER_MAX_BATCH,
         prefix: this.config.BULLMQ_PREFIX,
       },
       'worker ready',

@@ -144,10 +144,10 @@ export class GenerationConsumer {
         // Its webhook and, for a batch's last row, the batch's completion, as the processor does.
         if (failed) await this.outcomes.generationFinished(failed);
         if (failed) await this.audioSeconds.refundUnrendered([failed]);
-        this.logger.error({ generationId: row.id, tenantId: row.tenantId, err: error }, 'job failed for good; generation marked failed');
+        this.logger.error({ generation_id: row.id, tenant_id: row.tenantId, err: error }, 'job failed for good; generation marked failed');
       }
     } catch (failure) {
-      this.logger.error({ generationId: job.data.generationId, tenantId: job.data.tenantId, err: failure }, 'could not record a failed job');
+      this.logger.error({ generation_id: job.data.generationId, tenant_id: job.data.tenantId, err: failure }, 'could not record a failed job');
     }
   }
 }

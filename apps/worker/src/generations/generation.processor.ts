@@ -43,7 +43,7 @@ export class GenerationProcessor {
   async process(job: Job<GenerationJobData>, token: string | undefined, signal: AbortSignal): Promise<GenerationJobResult> {
     const { generationId, tenantId } = job.data;
     const attempt = job.attemptsMade + 1;
-    const log = this.logger.child({ generationId, tenantId, jobId: job.id, attempt });
+    const log = this.logger.child({ generation_id: generationId, tenant_id: tenantId, job_id: job.id, attempt });
 
     const row = await this.generations.findById(generationId);
     if (!row) {
@@ -71,7 +71,7 @@ export class GenerationProcessor {
       return { outcome: 'skipped' };
     }
     this.state.active.set(generationId, { generationId, tenantId, startedAt: running.startedAt!, step: 0, steps: running.steps });
-    log.info({ queueMs: running.queueMs, steps: running.steps, secondsTotal: running.secondsTotal }, 'generation started');
+    log.info({ queue_ms: running.queueMs, steps: running.steps, seconds_total: running.secondsTotal }, 'generation started');
     await this.publish({ id: generationId, status: 'running', progress: 0, step: 0, steps: running.steps }, log);
 
     const progress = new ProgressThrottle<{ step: number; steps: number }>(
@@ -135,7 +135,18 @@ export class GenerationProcessor {
         return { outcome: 'skipped', outputKey: key };
       }
       const timings = { queueMs: done.queueMs ?? undefined, inferenceMs: done.inferenceMs!, encodeMs: done.encodeMs!, uploadMs: done.uploadMs! };
-      log.info({ ...timings, outputKey: key, outputBytes: body.byteLength, ...modelTimings(audio) }, 'generation succeeded');
+      log.info(
+        {
+          queue_ms: timings.queueMs,
+          inference_ms: timings.inferenceMs,
+          encode_ms: timings.encodeMs,
+          upload_ms: timings.uploadMs,
+          output_key: key,
+          output_bytes: body.byteLength,
+          ...modelTimings(audio),
+        },
+        'generation succeeded',
+      );
       this.state.attemptFinished({ generationId, tenantId, status: 'succeeded', outputSeconds, ...timings, modelMs: audio.timingsMs });
       await this.publish({ id: generationId, status: 'succeeded', progress: 1, step: running.steps, steps: running.steps }, log);
       await this.announce(done, log);
@@ -193,7 +204,7 @@ export class GenerationProcessor {
       if (failed) await this.announce(failed, log);
     } else {
       await this.generations.markRetrying(row.id, message);
-      log.warn({ err: error, attemptsLeft: attempts - job.attemptsMade - 1 }, 'generation attempt failed; it will be retried');
+      log.warn({ err: error, attempts_left: attempts - job.attemptsMade - 1 }, 'generation attempt failed; it will be retried');
       this.state.attemptFinished({ generationId: row.id, tenantId: row.tenantId, status: 'queued', failure: failureName(error) });
       await this.publish({ id: row.id, status: 'queued', progress: 0, error: message }, log);
     }
@@ -243,9 +254,9 @@ function toModelRequest(row: Generation) {
 
 function modelTimings(audio: GeneratedAudio) {
   return {
-    textEncodingMs: Math.round(audio.timingsMs.textEncoding),
-    samplingMs: Math.round(audio.timingsMs.sampling),
-    decodingMs: Math.round(audio.timingsMs.decoding),
+    text_encoding_ms: Math.round(audio.timingsMs.textEncoding),
+    sampling_ms: Math.round(audio.timingsMs.sampling),
+    decoding_ms: Math.round(audio.timingsMs.decoding),
   };
 }
 
