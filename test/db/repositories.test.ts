@@ -67,6 +67,15 @@ describe('GenerationRepository', () => {
     expect((await generations.findById(generation.id))?.seed).toBe(0xffff_ffff);
   });
 
+  it('answers a new generation exactly as reading it back does', async () => {
+    const { tenant } = await new TenantRepository(db.prisma).create({ name: 'read-back' });
+    const generations = new GenerationRepository(db.prisma);
+    const { generation } = await generations.createQueued(
+      request(tenant.id, { negativePrompt: 'hiss', webhookUrl: 'https://example.com/hook', idempotencyKey: 'read-back' }),
+    );
+    expect(generation).toEqual(await generations.findById(generation.id));
+  });
+
   it('returns the existing generation for a reused idempotency key', async () => {
     const { tenant } = await new TenantRepository(db.prisma).create({ name: 'idem' });
     const generations = new GenerationRepository(db.prisma);

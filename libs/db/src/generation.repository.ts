@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { GenerationStatus } from '@chorus/contracts';
 import type { Generation as GenerationRow, Prisma } from './generated/client';
-import { isUniqueViolation } from './prisma-errors';
 import type { PrismaClient } from './prisma-client';
 import { PRISMA } from './tokens';
 
@@ -91,35 +90,21 @@ export class GenerationRepository {
    * existing generation and `created: false` instead.
    */
   async createQueued(input: NewGeneration): Promise<{ generation: Generation; created: boolean }> {
-    try {
-      const row = await this.prisma.generation.create({
-        data: {
-          tenantId: input.tenantId,
-          batchId: input.batchId ?? null,
-          idempotencyKey: input.idempotencyKey ?? null,
-          prompt: input.prompt,
-          negativePrompt: input.negativePrompt ?? null,
-          secondsStart: input.secondsStart,
-          secondsTotal: input.secondsTotal,
-          steps: input.steps,
-          cfgScale: input.cfgScale,
-          sampler: input.sampler,
-          seed: BigInt(input.seed),
-          outputFormat: input.outputFormat,
-          webhookUrl: input.webhookUrl ?? null,
-          priority: input.priority,
-        },
-      });
-      return { generation: toGeneration(row), created: true };
-    } catch (error) {
-      if (input.idempotencyKey && isUniqueViolation(error)) {
-        const existing = await this.prisma.generation.findUnique({
-          where: { tenantId_idempotencyKey: { tenantId: input.tenantId, idempotencyKey: input.idempotencyKey } },
-        });
-        if (existing) return { generation: toGeneration(existing), created: false };
-      }
-      throw error;
-    }
+    // One raw statement: every submit runs it, and Prisma's create costs it twice the CPU (bench/PROFILE.md).
+    const rows = await this.prisma.$queryRaw<Record<string, unknown>[]>`
+      INSERT INTO "generations" ("tenant_id", "batch_id", "idempotency_key", "prompt", "negative_prompt", "seconds_start",
+        "seconds_total", "steps", "cfg_scale", "sampler", "seed", "output_format", "webhook_url", "priority")
+      VALUES (${input.tenantId}::uuid, ${input.batchId ?? null}::uuid, ${input.idempotencyKey ?? null}, ${input.prompt},
+        ${input.negativePrompt ?? null}, ${input.secondsStart}, ${input.secondsTotal}, ${input.steps}, ${input.cfgScale},
+        ${input.sampler}, ${BigInt(input.seed)}, ${input.outputFormat}, ${input.webhookUrl ?? null}, ${input.priority})
+      ON CONFLICT ("tenant_id", "idempotency_key") DO NOTHING
+      RETURNING *`;
+    if (rows.length === 1) return { generation: toGeneration(fromColumns(rows[0])), created: true };
+    // Only a used idempotency key conflicts (NULLs never do).
+    const existing = await this.prisma.generation.findUniqueOrThrow({
+      where: { tenantId_idempotencyKey: { tenantId: input.tenantId, idempotencyKey: input.idempotencyKey! } },
+    });
+    return { generation: toGeneration(existing), created: false };
   }
 
   /** Any tenant's generation: for workers and the reconciler, never for API answers. */
@@ -274,6 +259,11 @@ export class GenerationRepository {
 
 export function toGeneration(row: GenerationRow): Generation {
   return { ...row, seed: Number(row.seed) };
+}
+
+/** A `generations` row from raw SQL (snake_case columns) with Prisma's field names; every column maps by case alone. */
+function fromColumns(row: Record<string, unknown>): GenerationRow {
+  return Object.fromEntries(Object.entries(row).map(([column, value]) => [column.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()), value])) as GenerationRow;
 }
 
 function encodeCursor(generation: Generation): string {
