@@ -52,7 +52,21 @@ export const modelManifestSchema = z
       outputs: z.object({ v: ioName }),
     }),
     vae: z.object({
-      decoder: z.object({ file: graphFile, inputs: z.object({ latent: ioName }), outputs: z.object({ audio: ioName }) }),
+      decoder: z.object({
+        file: graphFile,
+        inputs: z.object({ latent: ioName }),
+        outputs: z.object({ audio: ioName }),
+        /**
+         * Latent frames past a sample that the decoder looks at to produce it (its receptive field to the right).
+         * When given, only the frames that cover seconds_total plus these are decoded; when absent, the whole window.
+         */
+        lookahead_frames: z.number().int().min(0).optional(),
+        /**
+         * The shortest latent length to decode when decoding less than the window. onnxruntime's CPU kernels
+         * round differently below some lengths, and a decoder that accumulates phase amplifies that past 1e-4.
+         */
+        min_frames: positiveInt.optional(),
+      }),
       encoder: z
         .object({ file: graphFile, inputs: z.object({ audio: ioName }), outputs: z.object({ latent: ioName }) })
         .optional(),

@@ -139,7 +139,11 @@ export class GenerationPipeline {
       const decodeItems = live();
       if (decodeItems.length === 0) return;
       const t2 = performance.now();
-      const audio = await this.decode(decodeItems.map((i) => latents.subarray(i * this.latentSize, (i + 1) * this.latentSize)));
+      const frames = Math.max(...decodeItems.map((i) => this.decodeFrames(items[i].request)));
+      const audio = await this.decode(
+        decodeItems.map((i) => latents.subarray(i * this.latentSize, (i + 1) * this.latentSize)),
+        frames,
+      );
       const decoding = performance.now() - t2;
 
       decodeItems.forEach((i, k) => {
@@ -317,14 +321,32 @@ export class GenerationPipeline {
     return { x, t, feeds };
   }
 
-  /** Decodes latents [C, L] each into audio [N, channels, samples] in one VAE pass. */
-  async decode(latents: Float32Array[]): Promise<DecodedAudio> {
+  /**
+   * Latent frames to decode for a request: those that cover its seconds_total plus the decoder's lookahead
+   * (at least its min_frames), so the samples kept are those of a full-window decode. The whole window for
+   * keepWindow, or when the manifest does not say how far the decoder looks ahead.
+   */
+  decodeFrames(request: GenerationRequest): number {
+    const { window_frames: window, sample_rate: rate, downsampling_ratio: ratio, vae } = this.manifest;
+    const { lookahead_frames: lookahead, min_frames: minFrames = 1 } = vae.decoder;
+    if (request.keepWindow || lookahead === undefined) return window;
+    const needed = Math.ceil(Math.round(request.secondsTotal * rate) / ratio) + lookahead;
+    return Math.min(window, Math.max(minFrames, needed));
+  }
+
+  /** Decodes the first `frames` latent frames of each latent [C, L] into audio [N, channels, samples] in one VAE pass. */
+  async decode(latents: Float32Array[], frames = this.manifest.window_frames): Promise<DecodedAudio> {
     const m = this.manifest;
     const n = latents.length;
-    const batch = new Float32Array(n * this.latentSize);
-    latents.forEach((l, i) => batch.set(l, i * this.latentSize));
+    const batch = new Float32Array(n * m.latent_channels * frames);
+    latents.forEach((l, i) => {
+      for (let c = 0; c < m.latent_channels; c++) {
+        const row = c * m.window_frames;
+        batch.set(l.subarray(row, row + frames), (i * m.latent_channels + c) * frames);
+      }
+    });
     const out = await this.sessions.vaeDecoder.run({
-      [m.vae.decoder.inputs.latent]: new ort.Tensor('float32', batch, [n, m.latent_channels, m.window_frames]),
+      [m.vae.decoder.inputs.latent]: new ort.Tensor('float32', batch, [n, m.latent_channels, frames]),
     });
     const audio = out[m.vae.decoder.outputs.audio];
     const [, channels, samples] = audio.dims;
