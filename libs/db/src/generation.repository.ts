@@ -261,9 +261,20 @@ export function toGeneration(row: GenerationRow): Generation {
   return { ...row, seed: Number(row.seed) };
 }
 
+const fieldNames = new Map<string, string>();
+
 /** A `generations` row from raw SQL (snake_case columns) with Prisma's field names; every column maps by case alone. */
 function fromColumns(row: Record<string, unknown>): GenerationRow {
-  return Object.fromEntries(Object.entries(row).map(([column, value]) => [column.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()), value])) as GenerationRow;
+  const fields: Record<string, unknown> = {};
+  for (const column in row) {
+    let field = fieldNames.get(column);
+    if (field === undefined) {
+      field = column.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+      fieldNames.set(column, field);
+    }
+    fields[field] = row[column];
+  }
+  return fields as GenerationRow;
 }
 
 function encodeCursor(generation: Generation): string {
