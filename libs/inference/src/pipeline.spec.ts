@@ -92,6 +92,28 @@ describe('VAE decode of only the latent frames seconds_total needs', () => {
     expect(pipeline.decodeFrames({ ...base, keepWindow: true })).toBe(m.window_frames);
   });
 
+  it('a batch too long for one VAE pass is decoded in several and gives each item what it would get alone', async () => {
+    const long = [1, 2, 3].map((seed) => ({ ...base, steps: 1, seed, secondsTotal: 11.5 }));
+    const solo = [];
+    for (const request of long) solo.push(await runOne(pipeline, request));
+    const batch: GeneratedAudio[] = [];
+    await pipeline.run(
+      long.map((request) => ({ request })),
+      (i, outcome) => {
+        if (!outcome.ok) throw outcome.error;
+        batch[i] = outcome.audio;
+      },
+    );
+    solo.forEach((audio, i) => {
+      expect(batch[i].frames).toBe(audio.frames);
+      audio.channels.forEach((channel, c) => {
+        let d = 0;
+        for (let j = 0; j < audio.frames; j++) d = Math.max(d, Math.abs(channel[j] - batch[i].channels[c][j]));
+        expect(d).toBeLessThan(1e-4);
+      });
+    });
+  });
+
   it('keepWindow returns the full window; without it the audio is exactly seconds_total long and starts the same', async () => {
     const m = pipeline.manifest;
     const window = await runOne(pipeline, { ...base, keepWindow: true });

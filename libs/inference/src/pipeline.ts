@@ -53,6 +53,12 @@ interface DecodedAudio {
   samples: number;
 }
 
+/**
+ * Latent frames one VAE pass may decode, in windows. Measured on 2 CPU cores, 8 full windows: in one pass the
+ * decode peaked 563 MiB above idle, in passes of two windows 218 MiB, for 3 % more CPU (bench/PROFILE.md).
+ */
+const DECODE_WINDOWS_PER_PASS = 2;
+
 /** Sampling stopped because every item of the batch was aborted. */
 class AllAborted extends Error {}
 
@@ -139,17 +145,14 @@ export class GenerationPipeline {
       const decodeItems = live();
       if (decodeItems.length === 0) return;
       const t2 = performance.now();
-      const frames = Math.max(...decodeItems.map((i) => this.decodeFrames(items[i].request)));
-      const audio = await this.decode(
-        decodeItems.map((i) => latents.subarray(i * this.latentSize, (i + 1) * this.latentSize)),
-        frames,
-      );
-      const decoding = performance.now() - t2;
-
-      decodeItems.forEach((i, k) => {
-        const request = items[i].request;
-        finish(i, { ok: true, audio: this.trim(audio, k, request, { textEncoding, sampling, decoding }) });
-      });
+      for (const pass of this.decodePasses(decodeItems.map((i) => ({ i, frames: this.decodeFrames(items[i].request) })))) {
+        const audio = await this.decode(
+          pass.map(({ i }) => latents.subarray(i * this.latentSize, (i + 1) * this.latentSize)),
+          Math.max(...pass.map((p) => p.frames)),
+        );
+        const decoding = performance.now() - t2;
+        pass.forEach(({ i }, k) => finish(i, { ok: true, audio: this.trim(audio, k, items[i].request, { textEncoding, sampling, decoding }) }));
+      }
     } catch (error) {
       if (error instanceof AllAborted) return;
       for (const i of live()) finish(i, { ok: false, error: error as Error });
@@ -332,6 +335,22 @@ export class GenerationPipeline {
     if (request.keepWindow || lookahead === undefined) return window;
     const needed = Math.ceil(Math.round(request.secondsTotal * rate) / ratio) + lookahead;
     return Math.min(window, Math.max(minFrames, needed));
+  }
+
+  /**
+   * Items grouped into VAE passes of at most DECODE_WINDOWS_PER_PASS windows of latent frames, shortest first,
+   * so a big batch of long clips does not decode all at once (a pass's memory grows with items × frames).
+   */
+  private decodePasses<T extends { frames: number }>(entries: T[]): T[][] {
+    const budget = DECODE_WINDOWS_PER_PASS * this.manifest.window_frames;
+    const passes: T[][] = [];
+    for (const entry of [...entries].sort((a, b) => a.frames - b.frames)) {
+      const last = passes.at(-1);
+      // Sorted, so this entry's frames are the most in its pass.
+      if (last && (last.length + 1) * entry.frames <= budget) last.push(entry);
+      else passes.push([entry]);
+    }
+    return passes;
   }
 
   /** Decodes the first `frames` latent frames of each latent [C, L] into audio [N, channels, samples] in one VAE pass. */
