@@ -40,7 +40,7 @@ with torch.no_grad():
     done = 0
     while os.path.exists(f"{d}/chunk_{done // args.chunk:03d}.pt"):
         done += args.chunk
-    if done:
+    if done or os.path.exists(f"{d}/scale.pt"):     # a resumed cache, or the shipped scale (unpack_checkpoint.py)
         scale = load_ckpt(f"{d}/scale.pt")["scale"]
     for i, s in enumerate(specs):
         if i < done:

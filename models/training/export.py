@@ -2,8 +2,9 @@
 
   /usr/bin/python3 export.py [--out ../chorus-tiny] [--untrained]
 
-Weights come from the newest checkpoints in runs/ (vae_dec, else vae; clap; unet EMA); any part
-without a checkpoint is exported as initialised (seeded), so the first export is loadable.
+Weights come from the newest checkpoints in runs/ (the decoder run named by $CHORUS_VAE_RUN, default vae_dec;
+clap; unet EMA). A part that runs/ lacks (a fresh clone: runs/ is git-ignored) comes from the committed
+weights-only checkpoint, checkpoints/chorus-tiny-weights-fp16.pt; only --untrained exports the seeded init.
 """
 import argparse
 import json
@@ -23,12 +24,16 @@ DEFAULTS = {"steps": 30, "sampler": "dpmpp-3m-sde", "cfg_scale": 1.5, "schedule"
             "sigma_min": 0.03, "sigma_max": 80.0, "rho": 1.0}
 
 
+COMMITTED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoints", "chorus-tiny-weights-fp16.pt")
+
+
 def load_nets(untrained=False):
     torch.manual_seed(0)
     nets = build()
     used = {}
     if not untrained:
-        for part, run, key in [("vae", "vae_dec", "ema"), ("vae", "vae_dec", "model"), ("text", "clap", "text"),
+        vae_run = os.environ.get("CHORUS_VAE_RUN", "vae_dec")
+        for part, run, key in [("vae", vae_run, "ema"), ("vae", vae_run, "model"), ("text", "clap", "text"),
                                ("unet", "unet", "ema"), ("timing", "unet", "timing_ema")]:
             if part in used:
                 continue
@@ -41,6 +46,17 @@ def load_nets(untrained=False):
         if scale is not None and "vae" in used:
             nets["vae"].latent_scale.fill_(float(scale["scale"]))
             used["latent_scale"] = float(scale["scale"])
+        committed = load_ckpt(COMMITTED) if len(used) < 5 else None
+        if committed:
+            f32 = lambda sd: {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
+            step = committed.get("unet_step")
+            for part, key in [("vae", "vae"), ("text", "text"), ("unet", "unet_ema"), ("timing", "timing_ema")]:
+                if part not in used:
+                    nets[part].load_state_dict(f32(committed[key]))
+                    used[part] = f"checkpoints/chorus-tiny-weights-fp16.pt ({key}, unet step {step})"
+            if "latent_scale" not in used:
+                nets["vae"].latent_scale.fill_(float(committed["latent_scale"]))
+                used["latent_scale"] = float(committed["latent_scale"])
     if "unet" not in used:
         # zero-initialised output layer would make v ≡ 0; small random weights keep golden tests meaningful
         torch.nn.init.normal_(nets["unet"].out[-1].weight, std=0.02)

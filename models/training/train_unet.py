@@ -25,6 +25,7 @@ p.add_argument("--threads", type=int, default=1)
 p.add_argument("--seed", type=int, default=5)
 p.add_argument("--cut", type=float, default=0.3, help="share of cuttable clips shortened in latent space")
 p.add_argument("--drop", type=float, default=0.1, help="text dropout for classifier-free guidance")
+p.add_argument("--final-lr", type=float, default=1.0, help="share of --lr reached at the end of the run (linear in time)")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(args.seed)
@@ -65,9 +66,13 @@ ema_unet, ema_timing = copy.deepcopy(unet).eval(), copy.deepcopy(timing).eval()
 step = 0
 ck = load_ckpt(f"{d}/ckpt.pt")
 if ck:
-    unet.load_state_dict(ck["unet"]), timing.load_state_dict(ck["timing"]), opt.load_state_dict(ck["opt"])
+    unet.load_state_dict(ck["unet"]), timing.load_state_dict(ck["timing"])
+    if "opt" in ck:
+        opt.load_state_dict(ck["opt"])
     ema_unet.load_state_dict(ck["ema"]), ema_timing.load_state_dict(ck["timing_ema"])
     step = ck["step"]
+# a checkpoint without optimizer state (unpack_checkpoint.py) warms the fresh Adam up again
+warm_from = step if ck and "opt" not in ck else 0
 log = LossLog(f"{d}/loss.csv", ["loss", "lr"])
 g = torch.Generator().manual_seed(args.seed * 7919 + step)
 
@@ -77,7 +82,8 @@ def save():
               timing_ema=ema_timing.state_dict(), opt=opt.state_dict(), step=step, scale=scale)
 
 
-t_end, t_ck, t0 = time.time() + args.minutes * 60, time.time(), time.time()
+t_start = time.time()
+t_end, t_ck, t0 = t_start + args.minutes * 60, time.time(), time.time()
 two = torch.ones(args.batch, 2)
 while time.time() < t_end:
     if time.time() - t_reload > 240:
@@ -108,7 +114,8 @@ while time.time() < t_end:
     v_target = alpha * noise - sigma * x0
     v = unet(alpha * x0 + sigma * noise, t, cross, cmask, glob_cond)
     loss = F.mse_loss(v, v_target)
-    lr = args.lr * min(1.0, (step + 1) / 200)
+    done = min(1.0, (time.time() - t_start) / (args.minutes * 60))
+    lr = args.lr * min(1.0, (step - warm_from + 1) / 200) * (1.0 - (1.0 - args.final_lr) * done)
     for pg in opt.param_groups:
         pg["lr"] = lr
     opt.zero_grad()

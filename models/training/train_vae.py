@@ -20,8 +20,13 @@ p.add_argument("--batch", type=int, default=8)
 p.add_argument("--crop", type=int, default=16384)
 p.add_argument("--lr", type=float, default=1e-3)
 p.add_argument("--kl", type=float, default=1e-6)
+p.add_argument("--lin-weight", type=float, default=0.0,
+               help="weight of the spectral-convergence term (linear magnitudes): sharpens partials, so pitch")
+p.add_argument("--if-weight", type=float, default=1.0,
+               help="weight of the instantaneous-frequency loss (bins, power-weighted): pitch precision")
 p.add_argument("--peak-weight", type=float, default=200.0, help="cap of the per-bin weight")
 p.add_argument("--threads", type=int, default=1)
+p.add_argument("--final-lr", type=float, default=1.0, help="share of --lr reached at the end of the run (linear in time)")
 p.add_argument("--seed", type=int, default=1)
 p.add_argument("--decoder-only", action="store_true")
 p.add_argument("--all-pitches", action="store_true", help="include the held-out pitch/tempo bands (codec only)")
@@ -35,17 +40,18 @@ ck = load_ckpt(f"{d}/ckpt.pt")
 src = ck or (load_ckpt(args.init_from) if args.init_from else None)
 if src:
     vae.load_state_dict({k: v for k, v in src["model"].items() if not k.endswith(".basis")})   # older checkpoints
-params = vae.decoder_net.parameters() if args.decoder_only else vae.parameters()
+params = (list(vae.decoder_net.parameters()) + list(vae.if_head.parameters())) if args.decoder_only else vae.parameters()
 opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
 ema = copy.deepcopy(vae).eval()     # exported weights: the decoder's loss is noisy step to step
 step = 0
 if ck and "ema" in ck:
     ema.load_state_dict({k: v for k, v in ck["ema"].items() if not k.endswith(".basis")})
-if ck:
+if ck and "opt" in ck:
     opt.load_state_dict(ck["opt"])
+if ck:
     step = ck["step"]
 print(f"params enc {sum(p.numel() for p in vae.encoder.parameters())} dec {sum(p.numel() for p in vae.decoder_net.parameters())}, step {step}", flush=True)
-log = LossLog(f"{d}/loss.csv", ["loss", "linmag", "logmag", "kl"])
+log = LossLog(f"{d}/loss.csv", ["loss", "linmag", "logmag", "kl", "if_bins"])
 rng = np.random.default_rng(args.seed * 1000003 + step)
 # The held-out pitch/tempo bands are about the *prompt* conditioning; the codec may hear every pitch.
 specs = data.make_dataset(20000, seed=1000 + args.seed, heldout=not args.all_pitches)
@@ -64,7 +70,8 @@ def batch():
     return torch.from_numpy(np.stack(xs))
 
 
-t_end = time.time() + args.minutes * 60
+t_start = time.time()
+t_end = t_start + args.minutes * 60
 t_ck = time.time()
 t0 = time.time()
 while time.time() < t_end:
@@ -75,17 +82,26 @@ while time.time() < t_end:
     else:
         mean, logvar = vae.encode_dist(x)
     z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
-    logmag = vae.decoder_net(z).reshape(-1, BINS, z.shape[-1] * 4) - 4.0
-    tmag = vae.target_mag(x)
+    h, corr = vae.decode_heads(z)
+    logmag = h.reshape(-1, BINS, z.shape[-1] * 4) - 4.0
+    true_if, tmag = vae.true_frequencies(x)
+    # frequency head: power-weighted error in bins, normalised per clip so silent frames weigh nothing
+    freq = vae.frequencies(torch.exp(logmag.clamp(max=6.3)).detach(), corr)
+    pw = tmag * tmag
+    pw = pw / (pw.sum((1, 2), keepdim=True) + 1e-9)
+    ifl = (pw * (freq - true_if).abs()).sum((1, 2)).mean()
     # per-bin log-magnitude at the decoder's own STFT framing (phase is rebuilt, not learned);
     # bins holding energy weigh more so partials (pitch) are learned before the noise floor
     # (bins above the frame's mean magnitude carry about half the weight: a tone's few partials count)
     w = 1.0 + (tmag / (tmag.mean(1, keepdim=True) + 1e-3)).clamp(max=args.peak_weight)
     magl = ((logmag.clamp(min=-7.0) - torch.log(tmag + 1e-3)).abs() * w).mean()
-    with torch.no_grad():
-        lin = (torch.exp(logmag.clamp(max=7.0)) - tmag).norm() / (tmag.norm() + 1e-3)
+    # spectral convergence over the batch (silent crops would blow a per-clip ratio up): the energy of a
+    # partial must sit in the right bins
+    lin = (torch.exp(logmag.clamp(max=7.0)) - tmag).norm() / (tmag.norm() + 1e-3)
     kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).mean()
-    loss = magl + args.kl * kl
+    loss = magl + args.kl * kl + args.lin_weight * lin + args.if_weight * ifl
+    for pg in opt.param_groups:
+        pg["lr"] = args.lr * (1.0 - (1.0 - args.final_lr) * min(1.0, (time.time() - t_start) / (args.minutes * 60)))
     opt.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(vae.parameters(), 5.0)
@@ -95,9 +111,9 @@ while time.time() < t_end:
         decay = min(0.995, (1 + step) / (10 + step))
         for pe, ps in zip(ema.parameters(), vae.parameters()):
             pe.mul_(decay).add_(ps, alpha=1 - decay)
-    log.log(step, [loss.item(), lin.item(), magl.item(), kl.item()])
+    log.log(step, [loss.item(), float(lin), magl.item(), kl.item(), ifl.item()])
     if step % 10 == 0:
-        print(f"step {step} loss {loss.item():.4f} linmag {lin.item():.4f} logmag {magl.item():.4f} kl {kl.item():.3f} "
+        print(f"step {step} loss {loss.item():.4f} linmag {lin.item():.4f} logmag {magl.item():.4f} kl {kl.item():.3f} if {ifl.item():.3f} "
               f"{(time.time() - t0) / 10:.2f}s/step", flush=True)
         t0 = time.time()
     if time.time() - t_ck > 180:

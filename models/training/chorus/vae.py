@@ -123,6 +123,11 @@ class VAE(nn.Module):
             dec += [Snake(width), nn.ConvTranspose1d(width, width, 4, stride=2, padding=1)] + [ResidualUnit(width, d) for d in dilations]
         dec += [Snake(width), nn.Conv1d(width, channels * BINS, 1)]
         self.decoder_net = nn.Sequential(*dec)
+        # Instantaneous-frequency correction per bin (in bins, ±2), read from the decoder's last hidden layer.
+        # Zero-initialised: a decoder trained without it behaves exactly as before. With it, every bin of a
+        # blurred partial can turn at the partial's true frequency, so pitch no longer hangs on the exact shape
+        # of the predicted magnitudes (see decode_parts).
+        self.if_head = nn.Conv1d(width, channels * BINS, 1)
         # Latent scaling to unit variance, measured after training and baked into the exports.
         self.register_buffer("latent_scale", torch.ones(()))
         self.register_buffer("bin_index", torch.arange(BINS, dtype=torch.float32)[None, None, :])
@@ -139,6 +144,14 @@ class VAE(nn.Module):
             if isinstance(m, ResidualUnit):
                 m.block[-1].weight.data.mul_(0.3)
         self.decoder_net[-1].weight.data.mul_(0.1)
+        nn.init.zeros_(self.if_head.weight)
+        nn.init.zeros_(self.if_head.bias)
+        self._register_load_state_dict_pre_hook(self._zero_missing_if_head)
+
+    def _zero_missing_if_head(self, state_dict, prefix, *_):
+        """Checkpoints from before the frequency head load with it at zero (the old behaviour)."""
+        for name, t in self.if_head.state_dict().items():
+            state_dict.setdefault(f"{prefix}if_head.{name}", torch.zeros_like(t))
 
     def features(self, audio):
         B, C, N = audio.shape
@@ -150,24 +163,49 @@ class VAE(nn.Module):
         mean, logvar = self.encoder(self.features(audio)).chunk(2, dim=1)
         return mean, (logvar - 8.0).clamp(-30, 10)   # start nearly deterministic
 
-    def decode_parts(self, z):
-        """→ audio [B,2,N] and predicted magnitudes [B·2, BINS, F].
+    def decode_heads(self, z):
+        """→ log-magnitude (before the −4 offset) and frequency-correction maps, both [B, channels·BINS, F]."""
+        h = self.decoder_net[:-1](z)
+        return self.decoder_net[-1](h), self.if_head(h)
 
-        The network predicts log-magnitude STFT frames; phase is rebuilt deterministically, phase-vocoder
-        style: every bin advances by the hop phase of the power-weighted mean frequency of its ±2-bin
-        neighbourhood, so a steady partial stays phase-coherent at its true (sub-bin) frequency."""
-        h = self.decoder_net(z)
-        B, _, Fn = h.shape
-        mag = torch.exp(torch.clamp(h.reshape(B * self.channels, BINS, Fn) - 4.0, max=6.3))   # ≈ a full-scale sine
+    def frequencies(self, mag, correction):
+        """Per-bin frequency in bins: the power-weighted mean frequency of the bin's ±2-bin neighbourhood
+        (exact for a clean partial) plus the learned correction (2·tanh, so at most ±2 bins)."""
+        n, bins, Fn = mag.shape
         p = (mag * mag).transpose(1, 2).reshape(-1, 1, BINS)
         num = F.conv1d(p * self.bin_index, self.bin_window, padding=2)
         den = F.conv1d(p, self.bin_window, padding=2)
-        freq = (num / (den + 1e-12)).reshape(B * self.channels, Fn, BINS).transpose(1, 2)   # in bins
+        est = (num / (den + 1e-12)).reshape(n, Fn, BINS).transpose(1, 2)
+        return est + 2.0 * torch.tanh(correction.reshape(n, BINS, Fn))
+
+    def decode_parts(self, z):
+        """→ audio [B,2,N] and predicted magnitudes [B·2, BINS, F].
+
+        The network predicts log-magnitude STFT frames and a per-bin frequency correction; phase is rebuilt
+        deterministically, phase-vocoder style: every bin advances by the hop phase of its frequency
+        (`frequencies`), so a steady partial stays phase-coherent at its (sub-bin) frequency."""
+        h, corr = self.decode_heads(z)
+        B, _, Fn = h.shape
+        mag = torch.exp(torch.clamp(h.reshape(B * self.channels, BINS, Fn) - 4.0, max=6.3))   # ≈ a full-scale sine
+        freq = self.frequencies(mag, corr)
         cycles = freq * (HOP / N_FFT)
         inc = 2 * math.pi * (cycles - torch.floor(cycles))          # wrapped, keeps float32 phase precise
         phase = torch.cumsum(inc, dim=-1) + self.bin_phase      # (−1)^k: neighbouring bins of one partial add up
         audio = self.istft(mag * torch.cos(phase), mag * torch.sin(phase))
         return audio.reshape(B, self.channels, -1), mag
+
+    def true_frequencies(self, audio):
+        """Instantaneous frequency (in bins) of every STFT bin from the phase advance between frames t−1 and t
+        (frame 0 repeats frame 1), and the magnitudes: the targets of the frequency head."""
+        B, C, N = audio.shape
+        re, im = self.stft(audio.reshape(B * C, N))
+        phase = torch.atan2(im, re)
+        k = self.bin_index.reshape(1, BINS, 1)
+        dev = phase[..., 1:] - phase[..., :-1] - 2 * math.pi * k * (HOP / N_FFT)
+        dev = torch.remainder(dev + math.pi, 2 * math.pi) - math.pi
+        inst = k + dev * (N_FFT / HOP) / (2 * math.pi)
+        inst = torch.cat([inst[..., :1], inst], -1)
+        return inst, torch.sqrt(re * re + im * im + 1e-12)
 
     def decoder(self, z):
         return self.decode_parts(z)[0]
