@@ -70,7 +70,8 @@ export async function startFarm(label: string): Promise<FarmUnderTest> {
       ORT_EXECUTION_PROVIDER: 'cpu',
       LOG_LEVEL: 'warn',
     };
-    services.push(start('api', API_ENTRY, { ...env, PORT: String(port), HOST: '127.0.0.1' }));
+    // A key revoked mid-session must be refused by the very next request, not after the key cache's TTL.
+    services.push(start('api', API_ENTRY, { ...env, PORT: String(port), HOST: '127.0.0.1', API_KEY_CACHE_TTL_MS: '0' }));
     services.push(start('worker', WORKER_ENTRY, { ...env, WORKER_ID: workerId }));
 
     const client = new ChorusClient({ baseUrl: url, apiKey: apiKey.key });
