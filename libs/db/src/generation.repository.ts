@@ -148,14 +148,16 @@ export class GenerationRepository {
    * again, because that is how a stalled job (its worker died) is retried.
    */
   async markRunning(id: string, on: RunningOn): Promise<Generation | null> {
-    const count = await this.prisma.$executeRaw`
+    // RETURNING * instead of reading the row back: this and markSucceeded run for every job (bench/PROFILE.md, worker hot path).
+    const rows = await this.prisma.$queryRaw<Record<string, unknown>[]>`
       UPDATE "generations"
          SET "status" = 'running', "attempts" = "attempts" + 1, "progress" = 0,
              "worker_id" = ${on.workerId}, "model_name" = ${on.modelName}, "model_version" = ${on.modelVersion},
              "started_at" = now(),
              "queue_ms" = GREATEST(0, round(extract(epoch FROM (now() - "queued_at")) * 1000))::int
-       WHERE "id" = ${id}::uuid AND "status" IN ('queued', 'running') AND "cancel_requested_at" IS NULL`;
-    return count === 1 ? this.findById(id) : null;
+       WHERE "id" = ${id}::uuid AND "status" IN ('queued', 'running') AND "cancel_requested_at" IS NULL
+      RETURNING *`;
+    return rows.length === 1 ? toGeneration(fromColumns(rows[0])) : null;
   }
 
   /** Sampler progress, 0..1; ignored unless the generation is running. */
@@ -168,15 +170,16 @@ export class GenerationRepository {
 
   /** Call only once the object is in storage. Returns null when the row was no longer running. */
   async markSucceeded(id: string, output: GenerationOutput): Promise<Generation | null> {
-    const count = await this.prisma.$executeRaw`
+    const rows = await this.prisma.$queryRaw<Record<string, unknown>[]>`
       UPDATE "generations"
          SET "status" = 'succeeded', "progress" = 1, "error" = NULL, "finished_at" = now(),
              "output_key" = ${output.outputKey}, "output_bytes" = ${output.outputBytes},
              "output_seconds" = ${output.outputSeconds}, "sample_rate" = ${output.sampleRate},
              "channels" = ${output.channels}, "inference_ms" = ${Math.round(output.inferenceMs)},
              "encode_ms" = ${Math.round(output.encodeMs)}, "upload_ms" = ${Math.round(output.uploadMs)}
-       WHERE "id" = ${id}::uuid AND "status" = 'running'`;
-    return count === 1 ? this.findById(id) : null;
+       WHERE "id" = ${id}::uuid AND "status" = 'running'
+      RETURNING *`;
+    return rows.length === 1 ? toGeneration(fromColumns(rows[0])) : null;
   }
 
   /** An attempt failed and another will follow: back to queued, keeping the error for the record. */
