@@ -19,7 +19,7 @@ from chorus.sampling import generate_latents, schedule
 from chorus.tokenizer import tokenize, tokenize_batch
 from chorus.vae import ScaledDecoder, ScaledEncoder
 
-VERSION = "0.2.0"
+VERSION = "0.3.0"
 DEFAULTS = {"steps": 30, "sampler": "dpmpp-3m-sde", "cfg_scale": 1.5, "schedule": "polyexponential",
             "sigma_min": 0.03, "sigma_max": 80.0, "rho": 1.0}
 
@@ -87,7 +87,11 @@ def manifest():
                       "inputs": {"x": "x", "t": "t", "cross_attn_cond": "cross_attn_cond",
                                  "cross_attn_mask": "cross_attn_mask", "global_cond": "global_cond"},
                       "outputs": {"v": "v"}},
-        "vae": {"decoder": {"file": "vae_decoder.onnx", "inputs": {"latent": "latent"}, "outputs": {"audio": "audio"}},
+        # lookahead_frames: latent frames right of a sample that reach it (the decoder's receptive field: a 3-tap conv,
+        # two stride-2 transposed convs with dilated residual units, then the 2048/512 iSTFT); min_frames: the
+        # shortest partial decode that onnxruntime's CPU kernels reproduce within 1e-4 (libs/inference pipeline.spec).
+        "vae": {"decoder": {"file": "vae_decoder.onnx", "inputs": {"latent": "latent"}, "outputs": {"audio": "audio"},
+                            "lookahead_frames": 8, "min_frames": 65},
                 "encoder": {"file": "vae_encoder.onnx", "inputs": {"audio": "audio"}, "outputs": {"latent": "latent"}}},
         "defaults": DEFAULTS,
     }

@@ -1,6 +1,7 @@
 """Unpacks the committed weights-only checkpoint into runs/, so a fresh clone can resume training or re-export.
 
   /usr/bin/python3 unpack_checkpoint.py [--from checkpoints/chorus-tiny-weights-fp16.pt] [--force]
+  CHORUS_VAE_RUN=vae_if /usr/bin/python3 unpack_checkpoint.py --pack     (the reverse, after training)
 
 Writes runs/clap/ckpt.pt (text, audio), runs/vae_dec/ckpt.pt (model = ema = the shipped decoder EMA and frozen
 encoder), runs/unet/ckpt.pt (unet = ema, timing = timing_ema) and runs/latents/{scale.pt, encoder.pt}. No optimizer
@@ -42,9 +43,25 @@ def unpack(src=DEFAULT, force=False):
     return written
 
 
+def pack(dst=DEFAULT, vae_run=None):
+    """The reverse: runs/ → the weights-only fp16 checkpoint that is committed (used after a training session)."""
+    vae_run = vae_run or os.environ.get("CHORUS_VAE_RUN", "vae_dec")
+    half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items() if not k.endswith(".basis")}
+    unet, vae, clap = (load_ckpt(os.path.join(RUNS, r, "ckpt.pt")) for r in ("unet", vae_run, "clap"))
+    scale = load_ckpt(os.path.join(RUNS, "latents", "scale.pt"))
+    save_ckpt(dst, unet_ema=half(unet["ema"]), timing_ema=half(unet["timing_ema"]), unet_step=unet["step"],
+              vae=half(vae.get("ema", vae["model"])), vae_run=f"{vae_run} step {vae['step']}",
+              text=half(clap["text"]), audio=half(clap["audio"]), latent_scale=float(scale["scale"]),
+              silence_latent=scale["silence"].half())
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--from", dest="src", default=DEFAULT)
     p.add_argument("--force", action="store_true")
+    p.add_argument("--pack", action="store_true", help="write the checkpoint from runs/ instead")
     a = p.parse_args()
+    if a.pack:
+        pack(a.src)
+        raise SystemExit(print("packed", a.src))
     print("wrote", unpack(a.src, a.force) or "nothing (runs/ already holds checkpoints; --force overwrites)")
