@@ -20,8 +20,23 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.test.ts', 'models/**/*.test.ts'],
-    exclude: ['**/node_modules/**', 'dist/**'],
+    // Two groups, one after the other: everything else, then the 2,000-generation load test alone, so that
+    // neither slows the other down on 2 cores.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'suite',
+          include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.test.ts', 'models/**/*.test.ts'],
+          exclude: ['**/node_modules/**', 'dist/**', 'test/faults/load.test.ts'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'load', include: ['test/faults/load.test.ts'], sequence: { groupOrder: 1 } },
+      },
+    ],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

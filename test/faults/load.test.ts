@@ -1,6 +1,6 @@
 /**
- * Load: LOAD_GENERATIONS generations (default 20 in `npm test`; the issue's 2,000 with
- * `LOAD_GENERATIONS=2000 npx vitest run test/faults/load.test.ts`) from 50 concurrent clients,
+ * Load: LOAD_GENERATIONS generations (the issue's 2,000 by default, in `npm test`, where it runs alone after the
+ * rest of the suite; `LOAD_GENERATIONS=20` for a quick run) from 50 concurrent clients,
  * 1 sampler step each, through the API and two workers. Every accepted id ends succeeded, the
  * bucket holds exactly one object per row, no generation is started twice, and the durations are
  * reported (and written to test-results/load-<N>.json).
@@ -10,13 +10,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listObjectKeys, ROOT, startFarmProcesses, type FarmProcesses, type FarmTenant } from '../support/farm-processes';
 
-const TOTAL = Number(process.env.LOAD_GENERATIONS ?? 20);
+const TOTAL = Number(process.env.LOAD_GENERATIONS ?? 2000);
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 50);
 /**
- * Wall clock allowed: a fixed allowance plus 20 s a generation. On the project's shared 2 cores under
- * load average 23 a batch of four 1-step generations took two minutes, and N = 20 took 482 s.
+ * Wall clock allowed: a fixed allowance plus 0.6 s a generation (1,500 s for 2,000). On 2 cores, with the trimmed
+ * decode, 2,000 took 322 s at load average 6–7 (2026-12-05); the allowance is about 4× that.
  */
-const TIMEOUT_MS = Number(process.env.LOAD_TIMEOUT_MS ?? 300_000 + TOTAL * 20_000);
+const TIMEOUT_MS = Number(process.env.LOAD_TIMEOUT_MS ?? 300_000 + TOTAL * 600);
 
 let farm: FarmProcesses;
 let tenant: FarmTenant;

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsCommand } from '@aws-sdk/client-s3';
 import { ChorusClient } from '@chorus/client';
 import { GenerationRepository, TenantRepository, type Generation } from '@chorus/db';
 import type { QueueConnection } from '@chorus/queue';
@@ -296,14 +296,18 @@ export async function eventually<T>(
   }
 }
 
-/** Every object key in the farm's bucket under a prefix (paginated). */
+/**
+ * Every key under the prefix, a page of up to 1,000 at a time. This uses ListObjects (v1) with a Marker,
+ * not V2: s3rver makes its V2 continuation tokens with DES, which the OpenSSL 3 in Node 20 lacks. So past
+ * 1,000 objects, V2 answers InternalError. Real S3 serves both.
+ */
 export async function listObjectKeys(s3: TestS3, prefix = 'generations/'): Promise<string[]> {
   const keys: string[] = [];
-  let token: string | undefined;
+  let marker: string | undefined;
   do {
-    const page = await s3.store.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await s3.store.client.send(new ListObjectsCommand({ Bucket: s3.bucket, Prefix: prefix, Marker: marker }));
     keys.push(...(page.Contents ?? []).map((object) => object.Key!));
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+    marker = page.IsTruncated ? keys.at(-1) : undefined;
+  } while (marker);
   return keys;
 }
