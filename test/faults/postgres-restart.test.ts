@@ -1,7 +1,7 @@
 /**
  * Fault: Postgres goes down (immediate shutdown: connections cut) while clients call the API and a
- * worker finishes a generation, then comes back. During the outage the API answers 503 with
- * Retry-After — never a 500, never a hang — and afterwards it recovers by itself. The worker
+ * worker finishes a generation, then comes back. During the outage every route that needs Postgres answers
+ * 503 with Retry-After — never a 500, never a hang — and afterwards the API recovers by itself. The worker
  * retries its success write, so the finished audio is not rendered twice.
  *
  * The test runs its own Postgres cluster on a spare port; the shared one on 5432 is never touched.
@@ -92,7 +92,13 @@ describe('Postgres restarts under load', () => {
     expect(statusWriteRetried(), worker.tail()).toBe(true);
     await pg.start();
 
-    const unexpected = during.filter((answer) => answer.status !== 503 || answer.retryAfter === null || !answer.contentType?.startsWith('application/problem+json'));
+    // Every route that reads or writes Postgres answers a 503 problem with Retry-After. /v1/models reads
+    // nothing from Postgres once the API key is in the key cache (API_KEY_CACHE_TTL_MS), so it may still
+    // answer 200 within that window; once the cached answer expires, the key lookup fails and it is a 503 too.
+    const unavailable = (answer: Answer) =>
+      answer.status === 503 && answer.retryAfter !== null && answer.contentType?.startsWith('application/problem+json') === true;
+    const servedFromMemory = (answer: Answer) => answer.route === '/v1/models' && answer.status === 200;
+    const unexpected = during.filter((answer) => !unavailable(answer) && !servedFromMemory(answer));
     expect(unexpected).toEqual([]);
     expect(Math.max(...during.map((answer) => answer.ms))).toBeLessThan(10_000);
 
