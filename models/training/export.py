@@ -3,7 +3,7 @@
   /usr/bin/python3 export.py [--out ../chorus-tiny] [--untrained]
 
 Weights come from the newest checkpoints in runs/ (the decoder run named by $CHORUS_VAE_RUN, default vae_dec;
-clap; unet EMA). A part that runs/ lacks (a fresh clone: runs/ is git-ignored) comes from the committed
+clap; the U-Net run named by $CHORUS_UNET_RUN, default unet, EMA). A part that runs/ lacks (a fresh clone: runs/ is git-ignored) comes from the committed
 weights-only checkpoint, checkpoints/chorus-tiny-weights-fp16.pt; only --untrained exports the seeded init.
 """
 import argparse
@@ -33,8 +33,9 @@ def load_nets(untrained=False):
     used = {}
     if not untrained:
         vae_run = os.environ.get("CHORUS_VAE_RUN", "vae_dec")
+        unet_run = os.environ.get("CHORUS_UNET_RUN", "unet")
         for part, run, key in [("vae", vae_run, "ema"), ("vae", vae_run, "model"), ("text", "clap", "text"),
-                               ("unet", "unet", "ema"), ("timing", "unet", "timing_ema")]:
+                               ("unet", unet_run, "ema"), ("timing", unet_run, "timing_ema")]:
             if part in used:
                 continue
             ck = load_ckpt(os.path.join(RUNS, run, "ckpt.pt"))

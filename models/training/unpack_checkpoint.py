@@ -1,7 +1,7 @@
 """Unpacks the committed weights-only checkpoint into runs/, so a fresh clone can resume training or re-export.
 
   /usr/bin/python3 unpack_checkpoint.py [--from checkpoints/chorus-tiny-weights-fp16.pt] [--force]
-  CHORUS_VAE_RUN=vae_if /usr/bin/python3 unpack_checkpoint.py --pack     (the reverse, after training)
+  CHORUS_VAE_RUN=vae_if CHORUS_UNET_RUN=unet4 /usr/bin/python3 unpack_checkpoint.py --pack   (the reverse, after training)
 
 Writes runs/clap/ckpt.pt (text, audio), runs/vae_dec/ckpt.pt (model = ema = the shipped decoder EMA and frozen
 encoder), runs/unet/ckpt.pt (unet = ema, timing = timing_ema) and runs/latents/{scale.pt, encoder.pt}. No optimizer
@@ -47,7 +47,8 @@ def pack(dst=DEFAULT, vae_run=None):
     """The reverse: runs/ → the weights-only fp16 checkpoint that is committed (used after a training session)."""
     vae_run = vae_run or os.environ.get("CHORUS_VAE_RUN", "vae_dec")
     half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items() if not k.endswith(".basis")}
-    unet, vae, clap = (load_ckpt(os.path.join(RUNS, r, "ckpt.pt")) for r in ("unet", vae_run, "clap"))
+    unet_run = os.environ.get("CHORUS_UNET_RUN", "unet")
+    unet, vae, clap = (load_ckpt(os.path.join(RUNS, r, "ckpt.pt")) for r in (unet_run, vae_run, "clap"))
     scale = load_ckpt(os.path.join(RUNS, "latents", "scale.pt"))
     save_ckpt(dst, unet_ema=half(unet["ema"]), timing_ema=half(unet["timing_ema"]), unet_step=unet["step"],
               vae=half(vae.get("ema", vae["model"])), vae_run=f"{vae_run} step {vae['step']}",
