@@ -2,9 +2,10 @@
 
   /usr/bin/python3 export.py [--out ../chorus-tiny] [--untrained]
 
-Weights come from the newest checkpoints in runs/ (the decoder run named by $CHORUS_VAE_RUN, default vae_dec;
-clap; the U-Net run named by $CHORUS_UNET_RUN, default unet, EMA). A part that runs/ lacks (a fresh clone: runs/ is git-ignored) comes from the committed
-weights-only checkpoint, checkpoints/chorus-tiny-weights-fp16.pt; only --untrained exports the seeded init.
+Weights come from the newest checkpoints in runs/: the decoder run named by $CHORUS_VAE_RUN (default vae_dec),
+clap, and the EMA of the U-Net run named by $CHORUS_UNET_RUN (default unet). A part that runs/ lacks (a fresh clone:
+runs/ is git-ignored) comes from the committed weights-only checkpoint, checkpoints/chorus-tiny-weights-fp16.pt;
+only --untrained exports the seeded init.
 """
 import argparse
 import json

@@ -29,7 +29,8 @@ EVAL_PROMPTS = [
 ]
 EVAL_CAPTIONS = {p["caption"].lower() for p in EVAL_PROMPTS}
 TRAIN_SEED = 7
-# The CLAP and the codec trained on the first 3000; the U-Net of 0.4.0 on the first 9000 (CHORUS_TRAIN_SIZE=9000).
+# Every shipped part (0.3.0) trained on the first 3000. CHORUS_TRAIN_SIZE=9000 was tried for the U-Net and not
+# shipped (RUNS.md, third session).
 # make_dataset draws specs one after another from one seeded generator, so a larger size keeps the smaller set as
 # its prefix, and cache_latents.py only encodes the windows it has not cached yet.
 TRAIN_SIZE = int(os.environ.get("CHORUS_TRAIN_SIZE", "3000"))
