@@ -284,6 +284,18 @@ def fmt(v, nd=1):
     return str(v)
 
 
+def in_range_note():
+    """Names the eval prompts whose pitch or tempo is *not* in a held-out band (only their caption is unseen)."""
+    def held(p):
+        return any(data._in_bands(p[k], data.HELDOUT_PITCH_BANDS if k == "freq" else data.HELDOUT_BPM_BANDS)
+                   for k in ("freq", "bpm") if k in p)
+    valued = [p for p in EVAL_PROMPTS if "freq" in p or "bpm" in p]
+    inside = [p["caption"] for p in valued if not held(p)]
+    return (f"{len(valued) - len(inside)} of the {len(valued)} prompts with a pitch or tempo ask for a value inside "
+            f"those bands; these ask for a value training does sample, in a caption it never saw: "
+            + "; ".join(f"\"{c}\"" for c in inside) + ".")
+
+
 def write_eval(args, used, gen, ref, rec, vae_rows, clap, secs):
     L = []
     L.append("# chorus-tiny: evaluation\n")
@@ -291,9 +303,9 @@ def write_eval(args, used, gen, ref, rec, vae_rows, clap, secs):
              f"Weights: {json.dumps({k: str(v) for k, v in used.items()})}. Generation: PyTorch reference sampler "
              f"(same weights as the ONNX graphs), sampler `{args.sampler}`, {args.steps} steps, cfg {args.cfg}, "
              f"polyexponential σ {DEFAULTS['sigma_min']}–{DEFAULTS['sigma_max']}, {args.seeds} seeds per prompt, "
-             f"seconds_start 0. Every prompt is held out: its exact caption is excluded from training and its "
-             f"pitch/tempo lies in a band training never samples (Hz {data.HELDOUT_PITCH_BANDS}, bpm {data.HELDOUT_BPM_BANDS}); "
-             f"note-name prompts (a4, c4) name pitches inside those bands.\n")
+             f"seconds_start 0. Every prompt is held out: its exact caption is excluded from training. Pitches and tempos "
+             f"in these bands are never sampled in training: Hz {data.HELDOUT_PITCH_BANDS}, bpm {data.HELDOUT_BPM_BANDS}. "
+             f"{in_range_note()}\n")
     # summary
     def rate(rows, key):
         v = [r[key] for r in rows if key in r and r[key] is not None]

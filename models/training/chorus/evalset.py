@@ -1,5 +1,6 @@
-"""Held-out evaluation prompts. Their pitches/tempos lie in data.HELDOUT_*_BANDS, which training never samples,
-and their exact captions are excluded from the training set."""
+"""Held-out evaluation prompts. Their exact captions are excluded from the training set. Most of their pitches and
+tempos lie in data.HELDOUT_*_BANDS, which training never samples; a few (180 and 800 Hz, 150 bpm, the A3 chord) ask
+for values training does sample, and evaluate.py names them in EVAL.md."""
 import os
 
 # (caption, what is asked) — seconds_total chosen per prompt; seconds_start 0
@@ -29,8 +30,8 @@ EVAL_PROMPTS = [
 ]
 EVAL_CAPTIONS = {p["caption"].lower() for p in EVAL_PROMPTS}
 TRAIN_SEED = 7
-# Every shipped part (0.3.0) trained on the first 3000. CHORUS_TRAIN_SIZE=9000 was tried for the U-Net and not
-# shipped (RUNS.md, third session).
+# Every shipped part (0.3.0) trained on the first 3000. CHORUS_TRAIN_SIZE=9000 (third session) and 6000 with a
+# narrower band around 440 Hz (fourth session) were tried for the U-Net and not shipped (RUNS.md).
 # make_dataset draws specs one after another from one seeded generator, so a larger size keeps the smaller set as
 # its prefix, and cache_latents.py only encodes the windows it has not cached yet.
 TRAIN_SIZE = int(os.environ.get("CHORUS_TRAIN_SIZE", "3000"))
