@@ -292,7 +292,7 @@ def in_range_note():
     valued = [p for p in EVAL_PROMPTS if "freq" in p or "bpm" in p]
     inside = [p["caption"] for p in valued if not held(p)]
     return (f"{len(valued) - len(inside)} of the {len(valued)} prompts with a pitch or tempo ask for a value inside "
-            f"those bands; these ask for a value training does sample, in a caption it never saw: "
+            f"those bands. The other {len(inside)} ask for a value training does sample, in a caption it never saw: "
             + "; ".join(f"\"{c}\"" for c in inside) + ".")
 
 
