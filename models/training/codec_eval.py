@@ -1,6 +1,7 @@
 """Codec (VAE round trip) check on tones: how often the decoded pitch lands within 3% of the true one.
 
   /usr/bin/python3 codec_eval.py [run ...]     (runs/<run>/ckpt.pt, EMA weights; default vae_dec)
+Also reports how the encoder lays pitch out in the latent (`latent_map`): the U-Net has to learn that map.
 Pitch is the ceiling for the whole model: the U-Net can only ask for what the decoder can say.
 """
 import sys
@@ -14,19 +15,57 @@ from evaluate import dominant_freq
 torch.set_num_threads(1)
 specs = [s for s in data.make_dataset(4000, seed=99, heldout=False) if s["family"] == "tone"
          and s["seconds_start"] == 0 and s["seconds_total"] >= 2.5 and s.get("envelope") != "plucked"][:40]
-for run in sys.argv[1:] or ["vae_dec"]:
-    v = build()["vae"]
-    ck = load_ckpt(f"runs/{run}/ckpt.pt")
-    v.load_state_dict({k: t.float() for k, t in ck.get("ema", ck["model"]).items() if not k.endswith(".basis")})
-    v.eval()
+# Pure centred sines on a 10 Hz grid around the headline prompt's 440 Hz.
+grid = [dict(family="tone", wave="sine", freq=float(f), seconds_start=0.0, seconds_total=3.0, loudness=None,
+             placement=None, envelope=None, seed=f, caption=f"a sine tone at {f} Hz") for f in range(300, 601, 10)]
+
+
+def errors(v, clips):
     errs = []
-    for s in specs:
+    for s in clips:
         x = data.render(s, 64 * 2048)
         with torch.no_grad():
             y = v.decoder(v.encode_dist(torch.from_numpy(x)[None])[0])[0].numpy()
         n = int(2.0 * data.SR)
         f_ref, f_rec = dominant_freq(x[:, :n].mean(0)), dominant_freq(y[:, :n].mean(0))
         errs.append(abs(f_rec / f_ref - 1))
-    e = np.array(errs)
+    return np.array(errs)
+
+
+def latent_map(v):
+    """How the encoder lays pitch out: sines 300–600 Hz in 5 Hz steps, each clip's mean latent. Returns the median
+    error of a leave-one-out linear (ridge) read-out of log-pitch from that latent, and the share of sines whose
+    nearest other code is a grid neighbour (±5 Hz): near 1 when pitch runs smoothly through the latent, low when the
+    map folds."""
+    fs = np.arange(300.0, 601.0, 5.0)
+    codes = []
+    for f in fs:
+        s = dict(grid[0], freq=float(f), seed=int(f))
+        with torch.no_grad():
+            m = v.encode_dist(torch.from_numpy(data.render(s, 64 * 2048))[None])[0][0]
+        codes.append(m[:, 4:56].mean(1).numpy())
+    X = np.concatenate([np.stack(codes), np.ones((len(fs), 1))], 1)
+    y = np.log2(fs)
+    errs = []
+    for i in range(len(fs)):
+        keep = np.arange(len(fs)) != i
+        A = X[keep]
+        w = np.linalg.solve(A.T @ A + 1e-3 * np.eye(A.shape[1]), A.T @ y[keep])
+        errs.append(abs(2 ** (X[i] @ w - y[i]) - 1))
+    d = np.linalg.norm(np.stack(codes)[:, None] - np.stack(codes)[None], axis=-1)
+    np.fill_diagonal(d, np.inf)
+    neighbour = np.mean(np.abs(fs[d.argmin(1)] - fs) <= 5.0)
+    return float(np.median(errs)), float(neighbour)
+
+
+for run in sys.argv[1:] or ["vae_dec"]:
+    v = build()["vae"]
+    ck = load_ckpt(f"runs/{run}/ckpt.pt")
+    v.load_state_dict({k: t.float() for k, t in ck.get("ema", ck["model"]).items() if not k.endswith(".basis")})
+    v.eval()
+    e, g = errors(v, specs), errors(v, grid)
+    lin_err, neighbour = latent_map(v)
     print(f"{run} step {ck.get('step')}: within 3% {int((e < 0.03).sum())}/{len(e)}, within 6% {int((e < 0.06).sum())}/{len(e)}, "
-          f"median error {100 * np.median(e):.1f}%", flush=True)
+          f"median error {100 * np.median(e):.1f}%; sines 300-600 Hz within 3% {int((g < 0.03).sum())}/{len(g)}, "
+          f"median {100 * np.median(g):.1f}%; latent: linear pitch read-out error {100 * lin_err:.1f}%, "
+          f"nearest code a grid neighbour {100 * neighbour:.0f}%", flush=True)
