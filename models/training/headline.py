@@ -2,7 +2,7 @@
 dominant pitch of each seed and how many land within 3 %. Latents come from the U-Net of $CHORUS_UNET_RUN (cached in
 runs/headline/), so several decoders can be compared on the same latents.
 
-  /usr/bin/python3 headline.py [--freqs 440 300 500 700] [--seeds 6] [vae_run ...]     (default vae run: vae_dec)
+  /usr/bin/python3 headline.py [vae_run ...] [--freqs 440 300 500] [--seeds 6]     (default vae run: vae_dec)
 Same seeds and PRNG as `npx chorus generate --seed N`, so the numbers match the CLI's to within float rounding.
 """
 import argparse
@@ -10,21 +10,17 @@ import os
 import numpy as np
 import torch
 from chorus.common import RUNS, load_ckpt
-from chorus.config import CONFIG
+from chorus.config import CONFIG, build
 from chorus.sampling import generate_latents
-from chorus.vae import VAE
 from evaluate import dominant_freq
 from export import DEFAULTS, load_nets
 
 
 def vae_from_run(run, scale):
-    """A VAE shaped after its checkpoint (the optional heads' widths are read off the weights)."""
+    """The VAE of runs/<run>/ckpt.pt (its EMA weights) with the shipped latent scale."""
     ck = load_ckpt(os.path.join(RUNS, run, "ckpt.pt"))
     sd = {k: v.float() for k, v in ck.get("ema", ck["model"]).items() if not k.endswith(".basis")}
-    v = CONFIG["vae"]
-    head = sd["mlp_head.0.weight"].shape[0] if "mlp_head.0.weight" in sd else 0
-    lat = sd["latent_mlp.0.weight"].shape[0] if "latent_mlp.0.weight" in sd else 0
-    vae = VAE(CONFIG["channels"], CONFIG["latent_channels"], v["width"], v["stages"], tuple(v["dilations"]), head, lat)
+    vae = build()["vae"]
     vae.load_state_dict(sd)
     vae.latent_scale.fill_(scale)
     return vae.eval(), ck.get("step")
