@@ -287,7 +287,7 @@ def fmt(v, nd=1):
 def in_range_note():
     """Names the eval prompts whose pitch or tempo is *not* in a held-out band (only their caption is unseen)."""
     def held(p):
-        return any(data._in_bands(p[k], data.HELDOUT_PITCH_BANDS if k == "freq" else data.HELDOUT_BPM_BANDS)
+        return any(data.in_bands(p[k], data.HELDOUT_PITCH_BANDS if k == "freq" else data.HELDOUT_BPM_BANDS)
                    for k in ("freq", "bpm") if k in p)
     valued = [p for p in EVAL_PROMPTS if "freq" in p or "bpm" in p]
     inside = [p["caption"] for p in valued if not held(p)]

@@ -33,7 +33,8 @@ def note_freq(name, octave):
     return 440.0 * 2 ** ((midi - 69) / 12)
 
 
-def _in_bands(v, bands):
+def in_bands(v, bands):
+    """Whether v lies in any of the closed (lo, hi) bands."""
     return any(lo <= v <= hi for lo, hi in bands)
 
 
@@ -80,13 +81,13 @@ def sample_spec(rng, heldout=True):
         if rng.random() < 0.25:
             name, octave = str(rng.choice(NOTE_NAMES)), int(rng.integers(2, 6))
             f = note_freq(name, octave)
-            if not TONE_RANGE[0] * 0.9 <= f <= TONE_RANGE[1] * 1.1 or (heldout and _in_bands(f, HELDOUT_PITCH_BANDS)):
+            if not TONE_RANGE[0] * 0.9 <= f <= TONE_RANGE[1] * 1.1 or (heldout and in_bands(f, HELDOUT_PITCH_BANDS)):
                 return sample_spec(rng, heldout)
             pitch_text = f"{name}{octave}"
         else:
             while True:
                 f = _log_uniform(rng, *TONE_RANGE)
-                if not (heldout and _in_bands(f, HELDOUT_PITCH_BANDS)):
+                if not (heldout and in_bands(f, HELDOUT_PITCH_BANDS)):
                     break
             pitch_text = _fmt_hz(f, rng) + " hz"
             f = float(pitch_text.split()[0])
@@ -106,7 +107,7 @@ def sample_spec(rng, heldout=True):
         drum = str(rng.choice(DRUMS))
         while True:
             bpm = float(f"{rng.uniform(*BPM_RANGE):.0f}")
-            if not (heldout and _in_bands(bpm, HELDOUT_BPM_BANDS)):
+            if not (heldout and in_bands(bpm, HELDOUT_BPM_BANDS)):
                 break
         core = str(rng.choice([f"{drum} drum at {bpm:.0f} bpm", f"{drum} pattern at {bpm:.0f} bpm"])) \
             if drum != "hi-hat" else str(rng.choice([f"hi-hat at {bpm:.0f} bpm", f"hi-hat pattern at {bpm:.0f} bpm"]))
