@@ -25,7 +25,7 @@ p.add_argument("--lin-weight", type=float, default=0.0,
 p.add_argument("--if-weight", type=float, default=1.0,
                help="weight of the instantaneous-frequency loss (bins, power-weighted): pitch precision")
 p.add_argument("--peak-weight", type=float, default=200.0, help="cap of the per-bin weight")
-p.add_argument("--warmup", type=int, default=200, help="steps of linear learning-rate warm-up at every (re)start")
+p.add_argument("--warmup", type=int, default=200, help="steps of linear learning-rate warm-up when the optimizer starts fresh")
 p.add_argument("--pitch-weight", type=float, default=0.0,
                help="weight of the pitch probe: a linear read-out of the latent must give log2(f0) of tonal clips, "
                     "so pitch lies along one latent direction instead of folding")
@@ -55,7 +55,8 @@ ema = copy.deepcopy(vae).eval()     # exported weights: the decoder's loss is no
 step = 0
 if ck and "ema" in ck:
     ema.load_state_dict({k: v for k, v in ck["ema"].items() if not k.endswith(".basis")})
-if ck and "opt" in ck:
+resumed_opt = bool(ck and "opt" in ck)
+if resumed_opt:
     opt.load_state_dict(ck["opt"])
 if ck:
     step = ck["step"]
@@ -128,7 +129,7 @@ while time.time() < t_end:
     pitch = (((probe(mean)[:, 0] - f0_true) ** 2) * f0_on).sum() / (f0_on.sum() + 1e-6)
     loss = magl + args.kl * kl + args.lin_weight * lin + args.if_weight * ifl + args.pitch_weight * pitch
     # a fresh Adam's first steps move every weight by about lr: warm up, or a trained decoder is thrown off
-    warm = min(1.0, (step - step0 + 1) / args.warmup)
+    warm = 1.0 if resumed_opt else min(1.0, (step - step0 + 1) / args.warmup)
     for pg in opt.param_groups:
         pg["lr"] = warm * args.lr * (1.0 - (1.0 - args.final_lr) * min(1.0, (time.time() - t_start) / (args.minutes * 60)))
     opt.zero_grad()
