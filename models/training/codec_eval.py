@@ -8,9 +8,8 @@ import sys
 import numpy as np
 import torch
 from chorus import data
-from chorus.common import load_ckpt
-from chorus.config import build
 from evaluate import dominant_freq
+from export import load_vae_run
 
 torch.set_num_threads(1)
 specs = [s for s in data.make_dataset(4000, seed=99, heldout=False) if s["family"] == "tone"
@@ -51,13 +50,10 @@ def latent_map(v):
 
 
 for run in sys.argv[1:] or ["vae_dec"]:
-    v = build()["vae"]
-    ck = load_ckpt(f"runs/{run}/ckpt.pt")
-    v.load_state_dict({k: t.float() for k, t in ck.get("ema", ck["model"]).items() if not k.endswith(".basis")})
-    v.eval()
+    v, step = load_vae_run(run)
     e, g = errors(v, specs), errors(v, grid)
     neighbour, nn_err = latent_map(v)
-    print(f"{run} step {ck.get('step')}: within 3% {int((e < 0.03).sum())}/{len(e)}, within 6% {int((e < 0.06).sum())}/{len(e)}, "
+    print(f"{run} step {step}: within 3% {int((e < 0.03).sum())}/{len(e)}, within 6% {int((e < 0.06).sum())}/{len(e)}, "
           f"median error {100 * np.median(e):.1f}%; sines 300-600 Hz within 3% {int((g < 0.03).sum())}/{len(g)}, "
           f"median {100 * np.median(g):.1f}%; latent: nearest code a grid neighbour {100 * neighbour:.0f}%, "
           f"its pitch off by {100 * nn_err:.1f}% (median)", flush=True)

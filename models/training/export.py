@@ -28,6 +28,19 @@ DEFAULTS = {"steps": 30, "sampler": "dpmpp-3m-sde", "cfg_scale": 1.5, "schedule"
 COMMITTED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoints", "chorus-tiny-weights-fp16.pt")
 
 
+def load_vae_run(run, scale=None):
+    """The VAE of runs/<run>/ckpt.pt (its EMA weights, else its model), in eval mode; with `scale`, the latent scale
+    the exported graphs bake in. Returns (vae, step)."""
+    ck = load_ckpt(os.path.join(RUNS, run, "ckpt.pt"))
+    if ck is None:
+        raise SystemExit(f"no checkpoint at runs/{run}/ckpt.pt")
+    vae = build()["vae"]
+    vae.load_state_dict({k: v.float() for k, v in ck.get("ema", ck["model"]).items() if not k.endswith(".basis")})
+    if scale is not None:
+        vae.latent_scale.fill_(scale)
+    return vae.eval(), ck.get("step")
+
+
 def load_nets(untrained=False):
     torch.manual_seed(0)
     nets = build()
