@@ -20,9 +20,10 @@ p.add_argument("--vae", default="runs/vae/ckpt.pt")
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--limit", type=int, default=0)
 p.add_argument("--chunk", type=int, default=200)
+p.add_argument("--out", default="latents", help="runs/<out>/; copy runs/latents/scale.pt there first to keep the shipped scale")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
-d = run_dir("latents")
+d = run_dir(args.out)
 vae = build()["vae"]
 ck = load_ckpt(args.vae)
 vae.load_state_dict(ck["model"])
@@ -42,6 +43,7 @@ with torch.no_grad():
         done += args.chunk
     if done or os.path.exists(f"{d}/scale.pt"):     # a resumed cache, or the shipped scale (unpack_checkpoint.py)
         scale = load_ckpt(f"{d}/scale.pt")["scale"]
+        save_ckpt(f"{d}/scale.pt", scale=scale, silence=silence)   # this encoder's silence (its channels)
     for i, s in enumerate(specs):
         if i < done:
             continue

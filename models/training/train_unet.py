@@ -25,6 +25,9 @@ p.add_argument("--threads", type=int, default=1)
 p.add_argument("--seed", type=int, default=5)
 p.add_argument("--cut", type=float, default=0.3, help="share of cuttable clips shortened in latent space")
 p.add_argument("--drop", type=float, default=0.1, help="text dropout for classifier-free guidance")
+p.add_argument("--pitch-loss-weight", type=float, default=1.0,
+               help="weight of the VAE's pitch channel (the last latent channel) in the loss, relative to the others")
+p.add_argument("--latents", default="latents", help="runs/<latents>/ from cache_latents.py")
 p.add_argument("--final-lr", type=float, default=1.0, help="share of --lr reached at the end of the run (linear in time)")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
@@ -34,7 +37,7 @@ nets = build()
 text, timing, unet = nets["text"], nets["timing"], nets["unet"]
 text.load_state_dict(load_ckpt("runs/clap/ckpt.pt")["text"])
 text.eval()
-sc = load_ckpt("runs/latents/scale.pt")
+sc = load_ckpt(f"runs/{args.latents}/scale.pt")
 scale, silence = sc["scale"], sc["silence"] / sc["scale"]
 specs = train_specs()
 T = CONFIG["text"]["max_length"]
@@ -43,7 +46,7 @@ FPS = CONFIG["sample_rate"] / CONFIG["downsampling_ratio"]
 
 def load_chunks():
     """All latent chunks cache_latents.py has finished so far (it may still be running)."""
-    files = sorted(glob.glob("runs/latents/chunk_*.pt"))
+    files = sorted(glob.glob(f"runs/{args.latents}/chunk_*.pt"))
     cks = [torch.load(f) for f in files]
     return torch.cat([c["latents"] for c in cks]), torch.cat([c["index"] for c in cks])
 
@@ -113,7 +116,10 @@ while time.time() < t_end:
     noise = torch.randn(x0.shape, generator=g)
     v_target = alpha * noise - sigma * x0
     v = unet(alpha * x0 + sigma * noise, t, cross, cmask, glob_cond)
-    loss = F.mse_loss(v, v_target)
+    err = (v - v_target) ** 2
+    if CONFIG["vae"].get("pitch_channel"):
+        err = torch.cat([err[:, :-1], args.pitch_loss_weight * err[:, -1:]], 1)
+    loss = err.mean()
     done = min(1.0, (time.time() - t_start) / (args.minutes * 60))
     lr = args.lr * min(1.0, (step - warm_from + 1) / 200) * (1.0 - (1.0 - args.final_lr) * done)
     for pg in opt.param_groups:

@@ -44,9 +44,10 @@ ck = load_ckpt(f"{d}/ckpt.pt")
 src = ck or (load_ckpt(args.init_from) if args.init_from else None)
 if src:
     vae.load_state_dict({k: v for k, v in src["model"].items() if not k.endswith(".basis")})   # older checkpoints
-params = (list(vae.decoder_net.parameters()) + list(vae.if_head.parameters())) if args.decoder_only else vae.parameters()
+heads = [vae.if_head] + ([vae.gate_head] if vae.pitch_channel else [])
+params = (list(vae.decoder_net.parameters()) + [q for m in heads for q in m.parameters()]) if args.decoder_only else vae.parameters()
 opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
-probe = torch.nn.Conv1d(vae.latent_channels, 1, 1)   # the pitch probe (--pitch-weight); not exported
+probe = torch.nn.Conv1d(vae.latent_channels - vae.pitch_channel, 1, 1)   # the pitch probe (--pitch-weight); not exported
 if args.pitch_weight:
     opt.add_param_group({"params": list(probe.parameters())})
     if ck and "probe" in ck:
@@ -109,11 +110,12 @@ while time.time() < t_end:
     else:
         mean, logvar = vae.encode_dist(x)
     z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
-    h, corr = vae.decode_heads(z)
+    h, corr, gate = vae.decode_heads(z)
     logmag = h.reshape(-1, BINS, z.shape[-1] * 4) - 4.0
     true_if, tmag = vae.true_frequencies(x)
     # frequency head: power-weighted error in bins, normalised per clip so silent frames weigh nothing
-    freq = vae.frequencies(torch.exp(logmag.clamp(max=6.3)).detach(), corr)
+    freq = vae.frequencies(torch.exp(logmag.clamp(max=6.3)).detach(), corr, gate,
+                           vae.pitch_bins(z) if vae.pitch_channel else None)
     pw = tmag * tmag
     pw = pw / (pw.sum((1, 2), keepdim=True) + 1e-9)
     ifl = (pw * (freq - true_if).abs()).sum((1, 2)).mean()
@@ -126,7 +128,8 @@ while time.time() < t_end:
     # partial must sit in the right bins
     lin = (torch.exp(logmag.clamp(max=7.0)) - tmag).norm() / (tmag.norm() + 1e-3)
     kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).mean()
-    pitch = (((probe(mean)[:, 0] - f0_true) ** 2) * f0_on).sum() / (f0_on.sum() + 1e-6)
+    learned = mean[:, : probe.in_channels]     # the probe reads the learned channels, not the measured pitch
+    pitch = (((probe(learned)[:, 0] - f0_true) ** 2) * f0_on).sum() / (f0_on.sum() + 1e-6)
     loss = magl + args.kl * kl + args.lin_weight * lin + args.if_weight * ifl + args.pitch_weight * pitch
     # a fresh Adam's first steps move every weight by about lr: warm up, or a trained decoder is thrown off
     warm = 1.0 if resumed_opt else min(1.0, (step - step0 + 1) / args.warmup)

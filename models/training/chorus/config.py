@@ -1,4 +1,5 @@
 """The one description of chorus-tiny; every network is built from it (see `build`)."""
+import os
 from chorus import data
 
 CONFIG = {
@@ -7,11 +8,18 @@ CONFIG = {
     "latent_channels": 32,
     "downsampling_ratio": data.RATIO,
     "window_frames": data.WINDOW_FRAMES,
-    "vae": {"kind": "stft-snake", "n_fft": 2048, "hop": 512, "width": 192, "stages": 2, "dilations": [1, 3]},
+    "vae": {"kind": "stft-snake", "n_fft": 2048, "hop": 512, "width": 192, "stages": 2, "dilations": [1, 3], "pitch_channel": False},
     "text": {"max_length": 80, "dim": 256, "layers": 4, "heads": 4, "ff": 512, "clap_dim": 128},
     "timing": {"seconds_start": {"min": 0, "max": 32}, "seconds_total": {"min": 0, "max": 64}, "global_dim": 256},
     "unet": {"base": 64, "mults": [1, 2, 2], "blocks": 1, "attn_levels": [1, 2], "heads": 4, "emb_dim": 256},
 }
+
+# Work in progress (RUNS.md, "Sixth training session"): a 33rd latent channel that measures pitch
+# (chorus.vae.VAE.pitch_track). CHORUS_PITCH_CHANNEL=1 switches every script to it; its weights are in
+# checkpoints/chorus-tiny-pitch-wip-fp16.pt. The shipped 0.3.0 is the default, 32 learned channels.
+if os.environ.get("CHORUS_PITCH_CHANNEL") == "1":
+    CONFIG["latent_channels"] = 33
+    CONFIG["vae"]["pitch_channel"] = True
 
 
 def build(cfg=CONFIG):
@@ -20,7 +28,8 @@ def build(cfg=CONFIG):
     from chorus.timing import TimingConditioner
     from chorus.unet import UNet1D
     t, u = cfg["text"], cfg["unet"]
-    vae = VAE(cfg["channels"], cfg["latent_channels"], cfg["vae"]["width"], cfg["vae"]["stages"], tuple(cfg["vae"]["dilations"]))
+    vae = VAE(cfg["channels"], cfg["latent_channels"], cfg["vae"]["width"], cfg["vae"]["stages"], tuple(cfg["vae"]["dilations"]),
+              cfg["vae"].get("pitch_channel", False))
     assert vae.ratio == cfg["downsampling_ratio"]
     text = TextEncoder(t["max_length"], t["dim"], t["layers"], t["heads"], t["ff"], t["clap_dim"])
     audio = AudioEncoder(t["clap_dim"])

@@ -85,6 +85,19 @@ class UNet1D(nn.Module):
         self.out = nn.Sequential(norm(c), nn.SiLU(), nn.Conv1d(c, in_ch, 3, padding=1))
         nn.init.zeros_(self.out[-1].weight)
         nn.init.zeros_(self.out[-1].bias)
+        self.in_ch = in_ch
+        self._register_load_state_dict_pre_hook(self._add_latent_channel)
+
+    def _add_latent_channel(self, state_dict, prefix, *_):
+        """A checkpoint with one latent channel fewer (before the VAE's pitch channel) loads with the new channel's
+        input weights and output row at zero, so it starts as the old network and learns the channel."""
+        w = state_dict.get(f"{prefix}inp.weight")
+        if w is None or w.shape[1] != self.in_ch:      # old: in_ch − 1 latent channels + the ramp
+            return
+        state_dict[f"{prefix}inp.weight"] = torch.cat([w[:, :-1], torch.zeros_like(w[:, :1]), w[:, -1:]], 1)
+        ow, ob = state_dict[f"{prefix}out.2.weight"], state_dict[f"{prefix}out.2.bias"]
+        state_dict[f"{prefix}out.2.weight"] = torch.cat([ow, torch.zeros_like(ow[:1])], 0)
+        state_dict[f"{prefix}out.2.bias"] = torch.cat([ob, torch.zeros_like(ob[:1])], 0)
 
     def forward(self, x, t, cross_attn_cond, cross_attn_mask, global_cond):
         m = cross_attn_mask.to(x.dtype)

@@ -15,6 +15,11 @@ import torch.nn.functional as F
 N_FFT, HOP = 2048, 512
 PAD = (N_FFT - HOP) // 2
 BINS = N_FFT // 2 + 1
+SR = 44100
+# The pitch channel (last latent channel, see `VAE.pitch_track`): PITCH_GAIN · log2(f / 440 Hz) of the strongest
+# partial in tonal frames, 0 elsewhere. With the latent scale (~9.4) the scaled channel has a std of about 1.5.
+PITCH_GAIN = 14.0
+PITCH_MAX_BIN = 128          # strongest partial searched below 2.76 kHz (tones reach 1 kHz, sweeps 2 kHz)
 
 
 class Snake(nn.Module):
@@ -108,15 +113,17 @@ class ISTFT(nn.Module):
 
 
 class VAE(nn.Module):
-    def __init__(self, channels=2, latent_channels=32, width=192, stages=2, dilations=(1, 3)):
+    def __init__(self, channels=2, latent_channels=32, width=192, stages=2, dilations=(1, 3), pitch_channel=False):
         super().__init__()
         self.channels, self.latent_channels = channels, latent_channels
+        self.pitch_channel = pitch_channel
+        learned = latent_channels - 1 if pitch_channel else latent_channels
         self.ratio = HOP * 2 ** stages
         self.stft, self.istft = STFT(), ISTFT()
         enc = [nn.Conv1d(channels * BINS, width, 1)]
         for _ in range(stages):
             enc += [ResidualUnit(width, d) for d in dilations] + [Snake(width), nn.Conv1d(width, width, 4, stride=2, padding=1)]
-        enc += [ResidualUnit(width, 1), Snake(width), nn.Conv1d(width, 2 * latent_channels, 3, padding=1)]
+        enc += [ResidualUnit(width, 1), Snake(width), nn.Conv1d(width, 2 * learned, 3, padding=1)]
         self.encoder = nn.Sequential(*enc)
         dec = [nn.Conv1d(latent_channels, width, 3, padding=1), ResidualUnit(width, 1)]
         for _ in range(stages):
@@ -128,6 +135,9 @@ class VAE(nn.Module):
         # blurred partial can turn at the partial's true frequency, so pitch no longer hangs on the exact shape
         # of the predicted magnitudes (see decode_parts).
         self.if_head = nn.Conv1d(width, channels * BINS, 1)
+        # With the pitch channel: a per-bin gate (sigmoid; starts near 0, so nearly the old behaviour) that lets a
+        # bin turn at the nearest harmonic of the channel's pitch instead of the estimate above (see `frequencies`).
+        self.gate_head = nn.Conv1d(width, channels * BINS, 1) if pitch_channel else None
         # Latent scaling to unit variance, measured after training and baked into the exports.
         self.register_buffer("latent_scale", torch.ones(()))
         self.register_buffer("bin_index", torch.arange(BINS, dtype=torch.float32)[None, None, :])
@@ -146,12 +156,50 @@ class VAE(nn.Module):
         self.decoder_net[-1].weight.data.mul_(0.1)
         nn.init.zeros_(self.if_head.weight)
         nn.init.zeros_(self.if_head.bias)
-        self._register_load_state_dict_pre_hook(self._zero_missing_if_head)
+        if pitch_channel:
+            nn.init.zeros_(self.gate_head.weight)
+            nn.init.constant_(self.gate_head.bias, -4.0)
+        self._register_load_state_dict_pre_hook(self._upgrade_old_checkpoint)
 
-    def _zero_missing_if_head(self, state_dict, prefix, *_):
-        """Checkpoints from before the frequency head load with it at zero (the old behaviour)."""
+    def _upgrade_old_checkpoint(self, state_dict, prefix, *_):
+        """Older checkpoints load with the old behaviour: a missing frequency head at zero; without a pitch channel,
+        the decoder's input weights for it at zero and the gate closed."""
         for name, t in self.if_head.state_dict().items():
             state_dict.setdefault(f"{prefix}if_head.{name}", torch.zeros_like(t))
+        if self.pitch_channel:
+            for name, t in self.gate_head.state_dict().items():
+                state_dict.setdefault(f"{prefix}gate_head.{name}", t.clone())
+            key = f"{prefix}decoder_net.0.weight"
+            w = state_dict.get(key)
+            if w is not None and w.shape[1] == self.latent_channels - 1:
+                state_dict[key] = torch.cat([w, torch.zeros_like(w[:, :1])], 1)
+
+    def pitch_track(self, audio):
+        """[B, 2, N] → [B, 1, N / ratio]: the pitch channel, a fixed measurement rather than a learned code, so
+        pitch lies along one latent direction (a learned encoder folded it: 440 Hz sat nearer 460 than 450).
+        Per STFT frame: the strongest partial of L+R below PITCH_MAX_BIN, refined by a parabola through its
+        log-power and its neighbours (exact to about 1 Hz for a Hann-windowed sine). A frame counts as tonal when
+        that partial (±2 bins) holds over 35 % of the frame's power and the frame is not silent. Each latent frame
+        takes the mean log2(f / 440) of its tonal STFT frames; it is 0 when fewer than a third are tonal."""
+        B, C, N = audio.shape
+        re, im = self.stft(audio.reshape(B * C, N))
+        p = (re * re + im * im).reshape(B, C, BINS, -1).sum(1)                   # [B, BINS, F]
+        low = p[:, 2:PITCH_MAX_BIN]
+        k = torch.argmax(low, dim=1, keepdim=True) + 2                          # [B, 1, F]
+        offs = torch.arange(-2, 3).reshape(1, 5, 1)
+        near = torch.gather(p, 1, k + offs)                                     # [B, 5, F]
+        lp = torch.log(near[:, 1:4] + 1e-12)
+        a, b, c = lp[:, 0:1], lp[:, 1:2], lp[:, 2:3]
+        den = a - 2 * b + c
+        delta = torch.clamp(0.5 * (a - c) / torch.where(den.abs() < 1e-9, torch.full_like(den, -1e-9), den), -0.5, 0.5)
+        f = (k.to(torch.float32) + delta) * (SR / N_FFT)
+        total = p.sum(1, keepdim=True)
+        tonal = ((near.sum(1, keepdim=True) > 0.35 * total) & (total > 1.0)).to(torch.float32)
+        octaves = torch.log(f / 440.0) / math.log(2.0)
+        num = F.avg_pool1d(tonal * octaves, 4, 4)
+        share = F.avg_pool1d(tonal, 4, 4)
+        val = num / (share + 1e-6) * (share > 0.33).to(torch.float32)
+        return PITCH_GAIN * val
 
     def features(self, audio):
         B, C, N = audio.shape
@@ -161,22 +209,44 @@ class VAE(nn.Module):
 
     def encode_dist(self, audio):
         mean, logvar = self.encoder(self.features(audio)).chunk(2, dim=1)
-        return mean, (logvar - 8.0).clamp(-30, 10)   # start nearly deterministic
+        logvar = (logvar - 8.0).clamp(-30, 10)   # start nearly deterministic
+        if self.pitch_channel:
+            pitch = self.pitch_track(audio)
+            mean = torch.cat([mean, pitch], 1)
+            logvar = torch.cat([logvar, torch.full_like(pitch, -30.0)], 1)
+        return mean, logvar
 
     def decode_heads(self, z):
-        """→ log-magnitude (before the −4 offset) and frequency-correction maps, both [B, channels·BINS, F]."""
+        """→ log-magnitude (before the −4 offset), frequency-correction and harmonic-gate maps, each
+        [B, channels·BINS, F] (the gate is None without a pitch channel)."""
         h = self.decoder_net[:-1](z)
-        return self.decoder_net[-1](h), self.if_head(h)
+        gate = torch.sigmoid(self.gate_head(h)) if self.pitch_channel else None
+        return self.decoder_net[-1](h), self.if_head(h), gate
 
-    def frequencies(self, mag, correction):
+    def pitch_bins(self, z):
+        """The pitch channel of unscaled latents z → the pitch in bins per STFT frame, [B·channels, 1, 4·frames]."""
+        hz = 440.0 * torch.exp(z[:, -1:] * (math.log(2.0) / PITCH_GAIN))
+        up = F.interpolate(hz, scale_factor=float(self.ratio // HOP), mode="nearest") / (SR / N_FFT)
+        B, _, Fn = up.shape
+        return up.unsqueeze(1).expand(B, self.channels, 1, Fn).reshape(B * self.channels, 1, Fn)
+
+    def frequencies(self, mag, correction, gate=None, f0=None):
         """Per-bin frequency in bins: the power-weighted mean frequency of the bin's ±2-bin neighbourhood
-        (exact for a clean partial) plus the learned correction (2·tanh, so at most ±2 bins)."""
+        (exact for a clean partial) plus the learned correction (2·tanh, so at most ±2 bins). With the pitch
+        channel, a bin within 2.5 bins of a harmonic of the pitch `f0` turns at that harmonic as far as the gate
+        is open: every bin of a smeared partial then turns at the measured pitch, whatever the smear's shape."""
         n, bins, Fn = mag.shape
         p = (mag * mag).transpose(1, 2).reshape(-1, 1, BINS)
         num = F.conv1d(p * self.bin_index, self.bin_window, padding=2)
         den = F.conv1d(p, self.bin_window, padding=2)
         est = (num / (den + 1e-12)).reshape(n, Fn, BINS).transpose(1, 2)
-        return est + 2.0 * torch.tanh(correction.reshape(n, BINS, Fn))
+        base = est + 2.0 * torch.tanh(correction.reshape(n, BINS, Fn))
+        if gate is None:
+            return base
+        k = self.bin_index.reshape(1, BINS, 1)
+        target = torch.clamp(torch.round(k / f0), min=1.0) * f0
+        s = gate.reshape(n, BINS, Fn) * ((target - k).abs() < 2.5).to(torch.float32)
+        return s * target + (1.0 - s) * base
 
     def decode_parts(self, z):
         """→ audio [B,2,N] and predicted magnitudes [B·2, BINS, F].
@@ -184,10 +254,10 @@ class VAE(nn.Module):
         The network predicts log-magnitude STFT frames and a per-bin frequency correction; phase is rebuilt
         deterministically, phase-vocoder style: every bin advances by the hop phase of its frequency
         (`frequencies`), so a steady partial stays phase-coherent at its (sub-bin) frequency."""
-        h, corr = self.decode_heads(z)
+        h, corr, gate = self.decode_heads(z)
         B, _, Fn = h.shape
         mag = torch.exp(torch.clamp(h.reshape(B * self.channels, BINS, Fn) - 4.0, max=6.3))   # ≈ a full-scale sine
-        freq = self.frequencies(mag, corr)
+        freq = self.frequencies(mag, corr, gate, self.pitch_bins(z) if self.pitch_channel else None)
         cycles = freq * (HOP / N_FFT)
         inc = 2 * math.pi * (cycles - torch.floor(cycles))          # wrapped, keeps float32 phase precise
         phase = torch.cumsum(inc, dim=-1) + self.bin_phase      # (−1)^k: neighbouring bins of one partial add up
