@@ -45,7 +45,8 @@ def latent_map(v):
         with torch.no_grad():
             m = v.encode_dist(torch.from_numpy(data.render(s, 64 * 2048))[None])[0][0]
         codes.append(m[:learned, 4:56].mean(1).numpy())
-        measured.append(440.0 * 2 ** (m[-1, 4:56].mean().item() / PITCH_GAIN))
+        if v.pitch_channel:
+            measured.append(440.0 * 2 ** (m[-1, 4:56].mean().item() / PITCH_GAIN))
     c = np.stack(codes)
     d = np.linalg.norm(c[:, None] - c[None], axis=-1)
     np.fill_diagonal(d, np.inf)

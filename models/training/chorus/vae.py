@@ -11,11 +11,11 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from chorus.data import SR
 
 N_FFT, HOP = 2048, 512
 PAD = (N_FFT - HOP) // 2
 BINS = N_FFT // 2 + 1
-SR = 44100
 # The pitch channel (last latent channel, see `VAE.pitch_track`): PITCH_GAIN · log2(f / 440 Hz) of the strongest
 # partial in tonal frames, 0 elsewhere. With the latent scale (~9.4) the scaled channel has a std of about 1.5.
 PITCH_GAIN = 14.0
@@ -162,8 +162,8 @@ class VAE(nn.Module):
         self._register_load_state_dict_pre_hook(self._upgrade_old_checkpoint)
 
     def _upgrade_old_checkpoint(self, state_dict, prefix, *_):
-        """Older checkpoints load with the old behaviour: a missing frequency head at zero; without a pitch channel,
-        the decoder's input weights for it at zero and the gate closed."""
+        """Older checkpoints load with the old behaviour: a missing frequency head at zero; and, into a VAE with a pitch
+        channel, a checkpoint made without one gets zero decoder weights for that input and the gate nearly shut."""
         for name, t in self.if_head.state_dict().items():
             state_dict.setdefault(f"{prefix}if_head.{name}", torch.zeros_like(t))
         if self.pitch_channel:
@@ -174,16 +174,20 @@ class VAE(nn.Module):
             if w is not None and w.shape[1] == self.latent_channels - 1:
                 state_dict[key] = torch.cat([w, torch.zeros_like(w[:, :1])], 1)
 
-    def pitch_track(self, audio):
-        """[B, 2, N] → [B, 1, N / ratio]: the pitch channel, a fixed measurement rather than a learned code, so
+    def power(self, audio):
+        """[B, C, N] → STFT power [B, C, BINS, N / HOP]: the one STFT the encoder's two inputs share."""
+        B, C, N = audio.shape
+        re, im = self.stft(audio.reshape(B * C, N))
+        return (re * re + im * im).reshape(B, C, BINS, -1)
+
+    def pitch_track(self, audio, power=None):
+        """[B, 2, N] → [B, 1, N / ratio] (or from `power`, see `power`): the pitch channel, a fixed measurement rather than a learned code, so
         pitch lies along one latent direction (a learned encoder folded it: 440 Hz sat nearer 460 than 450).
         Per STFT frame: the strongest partial of L+R below PITCH_MAX_BIN, refined by a parabola through its
         log-power and its neighbours (exact to about 1 Hz for a Hann-windowed sine). A frame counts as tonal when
         that partial (±2 bins) holds over 35 % of the frame's power and the frame is not silent. Each latent frame
         takes the mean log2(f / 440) of its tonal STFT frames; it is 0 when fewer than a third are tonal."""
-        B, C, N = audio.shape
-        re, im = self.stft(audio.reshape(B * C, N))
-        p = (re * re + im * im).reshape(B, C, BINS, -1).sum(1)                   # [B, BINS, F]
+        p = (self.power(audio) if power is None else power).sum(1)             # [B, BINS, F]
         low = p[:, 2:PITCH_MAX_BIN]
         k = torch.argmax(low, dim=1, keepdim=True) + 2                          # [B, 1, F]
         offs = torch.arange(-2, 3).reshape(1, 5, 1)
@@ -201,17 +205,18 @@ class VAE(nn.Module):
         val = num / (share + 1e-6) * (share > 0.33).to(torch.float32)
         return PITCH_GAIN * val
 
-    def features(self, audio):
-        B, C, N = audio.shape
-        re, im = self.stft(audio.reshape(B * C, N))
-        mag = torch.sqrt(re * re + im * im + 1e-12)
+    def features(self, audio, power=None):
+        p = self.power(audio) if power is None else power
+        B, C = p.shape[:2]
+        mag = torch.sqrt(p + 1e-12)
         return ((torch.log(mag + 1e-4) + 4.0) / 4.0).reshape(B, C * BINS, -1)
 
     def encode_dist(self, audio):
-        mean, logvar = self.encoder(self.features(audio)).chunk(2, dim=1)
+        p = self.power(audio)
+        mean, logvar = self.encoder(self.features(audio, p)).chunk(2, dim=1)
         logvar = (logvar - 8.0).clamp(-30, 10)   # start nearly deterministic
         if self.pitch_channel:
-            pitch = self.pitch_track(audio)
+            pitch = self.pitch_track(audio, p)
             mean = torch.cat([mean, pitch], 1)
             logvar = torch.cat([logvar, torch.full_like(pitch, -30.0)], 1)
         return mean, logvar
