@@ -116,6 +116,36 @@ def test_pitch_channel():
     assert (a - b).abs().max() < 0.05 * a.abs().max(), float((a - b).abs().max())
 
 
+def test_pitch_head():
+    # With the gate shut, the U-Net with a pitch head gives the v of the network it was loaded from (to the gate's
+    # sigmoid(−4) = 0.018 share); with the gate open, the sampler's clean estimate of the pitch channel,
+    # α·x − σ·v, is the head's value whatever the noise.
+    import torch
+    from chorus.unet import UNet1D
+    torch.manual_seed(0)
+    kw = dict(in_ch=5, cond_dim=32, global_dim=16, base=16, mults=(1, 2), blocks=1, attn_levels=(1,), heads=2,
+              emb_dim=32, window=16)
+    old, new = UNet1D(**kw).eval(), UNet1D(**kw, pitch_head=True).eval()
+    torch.nn.init.normal_(old.out[-1].weight, std=0.1)
+    new.load_state_dict(old.state_dict())
+    B = 3
+    x, t = torch.randn(B, 5, 16), torch.tensor([0.2, 0.5, 0.9])
+    cond, mask, glob = torch.randn(B, 6, 32), torch.ones(B, 6), torch.rand(B, 16) * 8
+    with torch.no_grad():
+        a, b = old(x, t, cond, mask, glob), new(x, t, cond, mask, glob)
+        assert (a[:, :-1] - b[:, :-1]).abs().max() < 1e-6
+        alpha, sigma = torch.cos(t * math.pi / 2)[:, None], torch.sin(t * math.pi / 2)[:, None]
+        own, mixed = alpha * x[:, -1] - sigma * a[:, -1], alpha * x[:, -1] - sigma * b[:, -1]
+        head = new.pitch_head(cond[:, :-2], mask[:, :-2])
+        assert (mixed - (0.018 * head + 0.982 * own)).abs().max() < 1e-3 * (1 + own.abs().max())
+        new.pitch_gate.bias.fill_(30.0)                 # gate open
+        for seed in (1, 2):
+            xs = torch.randn(B, 5, 16, generator=torch.Generator().manual_seed(seed))
+            v = new(xs, t, cond, mask, glob)
+            clean = alpha * xs[:, -1] - sigma * v[:, -1]
+            assert (clean - head).abs().max() < 1e-4, float((clean - head).abs().max())
+
+
 if __name__ == "__main__":
     for name, fn in list(globals().items()):
         if name.startswith("test_") and callable(fn):

@@ -27,6 +27,12 @@ p.add_argument("--cut", type=float, default=0.3, help="share of cuttable clips s
 p.add_argument("--drop", type=float, default=0.1, help="text dropout for classifier-free guidance")
 p.add_argument("--pitch-loss-weight", type=float, default=1.0,
                help="weight of the VAE's pitch channel (the last latent channel) in the loss, relative to the others")
+p.add_argument("--head-weight", type=float, default=1.0,
+               help="with the pitch head: weight of its direct loss (the clip's mean pitch-channel value over tonal frames)")
+p.add_argument("--gate-weight", type=float, default=0.1,
+               help="with the pitch head: weight of the gate's cross-entropy against 'tonal at the clip's pitch'")
+p.add_argument("--freeze-head", action="store_true",
+               help="with the pitch head: keep it as fit_pitch_head.py left it (train the body and the gate only)")
 p.add_argument("--latents", default="latents", help="runs/<latents>/ from cache_latents.py")
 p.add_argument("--final-lr", type=float, default=1.0, help="share of --lr reached at the end of the run (linear in time)")
 args = p.parse_args()
@@ -63,20 +69,30 @@ start = torch.tensor([s["seconds_start"] for s in specs], dtype=torch.float32)
 total = torch.tensor([s["seconds_total"] for s in specs], dtype=torch.float32)
 print(f"{lat.shape[0]} cached of {len(specs)} clips, scale {scale:.4f}, unet params {sum(p.numel() for p in unet.parameters())}", flush=True)
 
-params = list(unet.parameters()) + list(timing.parameters())
+if args.freeze_head:
+    for q in unet.pitch_head.parameters():
+        q.requires_grad_(False)
+params = [q for q in unet.parameters() if q.requires_grad] + list(timing.parameters())
 opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
 ema_unet, ema_timing = copy.deepcopy(unet).eval(), copy.deepcopy(timing).eval()
 step = 0
 ck = load_ckpt(f"{d}/ckpt.pt")
 if ck:
     unet.load_state_dict(ck["unet"]), timing.load_state_dict(ck["timing"])
-    if "opt" in ck:
-        opt.load_state_dict(ck["opt"])
+    fresh_opt = "opt" not in ck
+    if not fresh_opt:
+        try:
+            opt.load_state_dict(ck["opt"])
+        except ValueError:      # saved for another set of trained parameters (--freeze-head changed)
+            fresh_opt = True
     ema_unet.load_state_dict(ck["ema"]), ema_timing.load_state_dict(ck["timing_ema"])
     step = ck["step"]
 # a checkpoint without optimizer state (unpack_checkpoint.py) warms the fresh Adam up again
-warm_from = step if ck and "opt" not in ck else 0
-log = LossLog(f"{d}/loss.csv", ["loss", "lr"])
+warm_from = step if ck and fresh_opt else 0
+log = LossLog(f"{d}/loss.csv", ["loss", "lr", "head_rmse"])
+HEAD = CONFIG["unet"].get("pitch_head", False)
+head_params = [q for n, q in unet.named_parameters() if n.startswith(("pitch_head.", "pitch_gate.")) and q.requires_grad]
+body_params = [q for n, q in unet.named_parameters() if not n.startswith(("pitch_head.", "pitch_gate."))] + list(timing.parameters())
 g = torch.Generator().manual_seed(args.seed * 7919 + step)
 
 
@@ -115,18 +131,41 @@ while time.time() < t_end:
     alpha, sigma = torch.cos(t * math.pi / 2)[:, None, None], torch.sin(t * math.pi / 2)[:, None, None]
     noise = torch.randn(x0.shape, generator=g)
     v_target = alpha * noise - sigma * x0
-    v = unet(alpha * x0 + sigma * noise, t, cross, cmask, glob_cond)
-    err = (v - v_target) ** 2
-    if CONFIG["vae"].get("pitch_channel"):
-        err = torch.cat([err[:, :-1], args.pitch_loss_weight * err[:, -1:]], 1)
-    loss = err.mean()
+    xt = alpha * x0 + sigma * noise
+    head_rmse = 0.0
+    if HEAD:
+        v, x0p, ph, gate = unet(xt, t, cross, cmask, glob_cond, return_pitch=True)
+        # The pitch channel in clean-estimate units, weighted as the v-loss would (1/σ²) but capped at σ = 0.2, so
+        # the head's gradient does not blow up at the smallest σ.
+        xp = x0[:, -1:]
+        w = torch.clamp(sigma.clamp(min=1e-3) ** -2, max=25.0)
+        err = torch.cat([(v[:, :-1] - v_target[:, :-1]) ** 2, args.pitch_loss_weight * w * (x0p - xp) ** 2], 1)
+        tonal = (xp.abs() > 1e-6).float()
+        n = tonal.sum((1, 2))
+        target = (xp * tonal).sum((1, 2)) / n.clamp(min=1)
+        ok = ((n >= 4) & ~drop).float()
+        head = ((ph[:, 0] - target) ** 2 * ok).sum() / ok.sum().clamp(min=1)
+        gate_target = tonal * ((xp - target[:, None, None]).abs() < 0.05).float() * (~drop).float()[:, None, None]
+        bce = F.binary_cross_entropy(gate.clamp(1e-6, 1 - 1e-6), gate_target)
+        loss = err.mean() + args.head_weight * head + args.gate_weight * bce
+        head_rmse = head.item() ** 0.5
+    else:
+        v = unet(xt, t, cross, cmask, glob_cond)
+        err = (v - v_target) ** 2
+        if CONFIG["vae"].get("pitch_channel"):
+            err = torch.cat([err[:, :-1], args.pitch_loss_weight * err[:, -1:]], 1)
+        loss = err.mean()
     done = min(1.0, (time.time() - t_start) / (args.minutes * 60))
     lr = args.lr * min(1.0, (step - warm_from + 1) / 200) * (1.0 - (1.0 - args.final_lr) * done)
     for pg in opt.param_groups:
         pg["lr"] = lr
     opt.zero_grad()
     loss.backward()
-    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    if HEAD:      # the fresh head's early gradients must not shrink the trained body's steps
+        torch.nn.utils.clip_grad_norm_(body_params, 1.0)
+        torch.nn.utils.clip_grad_norm_(head_params, 1.0)
+    else:
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
     opt.step()
     step += 1
     decay = min(0.998, (1 + step) / (10 + step))
@@ -134,9 +173,9 @@ while time.time() < t_end:
         for e, src in ((ema_unet, unet), (ema_timing, timing)):
             for pe, ps in zip(e.parameters(), src.parameters()):
                 pe.mul_(decay).add_(ps, alpha=1 - decay)
-    log.log(step, [loss.item(), lr])
+    log.log(step, [loss.item(), lr, head_rmse])
     if step % 25 == 0:
-        print(f"step {step} loss {loss.item():.4f} {(time.time() - t0) / 25:.2f}s/step", flush=True)
+        print(f"step {step} loss {loss.item():.4f} head rmse {head_rmse:.4f} {(time.time() - t0) / 25:.2f}s/step", flush=True)
         t0 = time.time()
     if time.time() - t_ck > 180:
         save()

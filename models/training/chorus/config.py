@@ -20,6 +20,7 @@ CONFIG = {
 if os.environ.get("CHORUS_PITCH_CHANNEL") == "1":
     CONFIG["latent_channels"] = 33
     CONFIG["vae"]["pitch_channel"] = True
+    CONFIG["unet"]["pitch_head"] = True
 
 
 def build(cfg=CONFIG):
@@ -37,5 +38,5 @@ def build(cfg=CONFIG):
                                cfg["timing"]["seconds_total"]["max"])
     unet = UNet1D(cfg["latent_channels"], t["dim"], cfg["timing"]["global_dim"], u["base"], tuple(u["mults"]),
                   u["blocks"], tuple(u["attn_levels"]), u["heads"], u["emb_dim"], cfg["window_frames"],
-                  cfg["sample_rate"] / cfg["downsampling_ratio"])
+                  cfg["sample_rate"] / cfg["downsampling_ratio"], u.get("pitch_head", False))
     return {"vae": vae, "text": text, "audio": audio, "timing": timing, "unet": unet}

@@ -6,6 +6,9 @@ import torch.nn.functional as F
 from chorus.layers import attention, FourierFeatures
 
 
+TIMING_TOKENS = 2      # seconds_start and seconds_total, appended after the text tokens (chorus.timing)
+
+
 def norm(ch):
     return nn.GroupNorm(8, ch)
 
@@ -44,9 +47,30 @@ class AttnBlock(nn.Module):
         return x + self.o2(attention(self.q(h), k, v, self.heads, cond_mask)).transpose(1, 2)
 
 
+class PitchHead(nn.Module):
+    """The pitch channel's clean value from the prompt alone: an attention pool over the text tokens (not the timing
+    ones: a pitch does not depend on the clip's seconds), then an MLP → [B, 1]. A tone's pitch is fixed by its prompt, so it need not be diffused at all;
+    left to the U-Net, it took its offset from the starting noise (RUNS.md, sixth session)."""
+
+    def __init__(self, cond_dim, heads=4, head_dim=64, hidden=256):
+        super().__init__()
+        self.heads, self.head_dim = heads, head_dim
+        self.score = nn.Linear(cond_dim, heads)
+        self.value = nn.Linear(cond_dim, heads * head_dim)
+        self.mlp = nn.Sequential(nn.Linear(heads * head_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
+                                 nn.Linear(hidden, 1))
+
+    def forward(self, cond, mask):
+        B, T, _ = cond.shape
+        a = torch.softmax(self.score(cond) + (1.0 - mask).unsqueeze(-1) * -1e9, dim=1)          # [B, T, H]
+        v = self.value(cond).reshape(B, T, self.heads, self.head_dim)
+        return self.mlp((a.unsqueeze(-1) * v).sum(1).reshape(B, self.heads * self.head_dim))
+
+
 class UNet1D(nn.Module):
     def __init__(self, in_ch=32, cond_dim=256, global_dim=256, base=96, mults=(1, 2, 3), blocks=2,
-                 attn_levels=(1, 2), heads=4, emb_dim=256, window=256, frames_per_second=44100 / 2048):
+                 attn_levels=(1, 2), heads=4, emb_dim=256, window=256, frames_per_second=44100 / 2048,
+                 pitch_head=False):
         super().__init__()
         self.frames_per_second = frames_per_second
         self.time_ff = FourierFeatures(32, 0.5, 200.0)
@@ -86,7 +110,21 @@ class UNet1D(nn.Module):
         nn.init.zeros_(self.out[-1].weight)
         nn.init.zeros_(self.out[-1].bias)
         self.in_ch = in_ch
+        # With the VAE's pitch channel (the last one): its clean value is gate · PitchHead(prompt) + (1 − gate) · the
+        # U-Net's own estimate, with a per-frame gate from the last features ("this frame sounds the prompt's pitch").
+        self.pitch_head = PitchHead(cond_dim) if pitch_head else None
+        self.pitch_gate = nn.Conv1d(c, 1, 3, padding=1) if pitch_head else None
+        if pitch_head:
+            nn.init.zeros_(self.pitch_gate.weight)
+            nn.init.constant_(self.pitch_gate.bias, -4.0)      # starts shut: the network as it was
         self._register_load_state_dict_pre_hook(self._add_latent_channel)
+        self._register_load_state_dict_pre_hook(self._add_pitch_head)
+
+    def _add_pitch_head(self, state_dict, prefix, *_):
+        """A checkpoint without the pitch head loads with this network's freshly initialised head and a shut gate."""
+        for k, v in self.state_dict().items():
+            if k.startswith(("pitch_head.", "pitch_gate.")) and f"{prefix}{k}" not in state_dict:
+                state_dict[f"{prefix}{k}"] = v.clone()
 
     def _add_latent_channel(self, state_dict, prefix, *_):
         """A checkpoint with one latent channel fewer (before the VAE's pitch channel) loads with the new channel's
@@ -99,7 +137,10 @@ class UNet1D(nn.Module):
         state_dict[f"{prefix}out.2.weight"] = torch.cat([ow, torch.zeros_like(ow[:1])], 0)
         state_dict[f"{prefix}out.2.bias"] = torch.cat([ob, torch.zeros_like(ob[:1])], 0)
 
-    def forward(self, x, t, cross_attn_cond, cross_attn_mask, global_cond):
+    def forward(self, x, t, cross_attn_cond, cross_attn_mask, global_cond, return_pitch=False):
+        """x: the variance-preserving noisy latent at time t (α = cos(πt/2), σ = sin(πt/2)) → v. With the pitch head,
+        `return_pitch=True` also gives (the pitch channel's clean estimate [B, 1, L], the head's value [B, 1], the
+        gate [B, 1, L]) for the training losses."""
         m = cross_attn_mask.to(x.dtype)
         pooled = (cross_attn_cond * m.unsqueeze(-1)).sum(1) / m.sum(1, keepdim=True).clamp(min=1.0)
         emb = self.time_mlp(self.time_ff(t)) + self.global_mlp(global_cond) + self.text_mlp(pooled)
@@ -123,4 +164,17 @@ class UNet1D(nn.Module):
                 h = attn(h, cross_attn_cond, m) if isinstance(attn, AttnBlock) else h
             if not isinstance(up, nn.Identity):
                 h = up(F.interpolate(h, scale_factor=2.0, mode="nearest"))
-        return self.out(h)
+        hn = self.out[1](self.out[0](h))
+        v = self.out[2](hn)
+        if self.pitch_head is None:
+            return v
+        p = self.pitch_head(cross_attn_cond[:, :-TIMING_TOKENS], m[:, :-TIMING_TOKENS])        # [B, 1]
+        gate = torch.sigmoid(self.pitch_gate(hn))                                      # [B, 1, L]
+        a = torch.cos(t * (math.pi / 2)).reshape(-1, 1, 1)
+        s = torch.clamp(torch.sin(t * (math.pi / 2)), min=1e-3).reshape(-1, 1, 1)
+        xp, vp = x[:, -1:], v[:, -1:]
+        # v of a clean estimate c is (α·x − c) / σ; the gate mixes the head's and the network's own (α·x − σ·v).
+        v = torch.cat([v[:, :-1], gate * (a * xp - p.unsqueeze(-1)) / s + (1.0 - gate) * vp], 1)
+        if not return_pitch:
+            return v
+        return v, gate * p.unsqueeze(-1) + (1.0 - gate) * (a * xp - s * vp), p, gate
