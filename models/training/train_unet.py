@@ -31,6 +31,9 @@ p.add_argument("--head-weight", type=float, default=1.0,
                help="with the pitch head: weight of its direct loss (the clip's mean pitch-channel value over tonal frames)")
 p.add_argument("--gate-weight", type=float, default=0.1,
                help="with the pitch head: weight of the gate's cross-entropy against 'tonal at the clip's pitch'")
+p.add_argument("--end-weight", type=float, default=0.0,
+               help="extra loss weight on the frames within 2 of the clip's end (seconds_total), where a late or loud "
+                    "ending leaks sound past it")
 p.add_argument("--freeze-head", action="store_true",
                help="with the pitch head: keep it as fit_pitch_head.py left it (train the body and the gate only)")
 p.add_argument("--latents", default="latents", help="runs/<latents>/ from cache_latents.py")
@@ -133,13 +136,15 @@ while time.time() < t_end:
     v_target = alpha * noise - sigma * x0
     xt = alpha * x0 + sigma * noise
     head_rmse = 0.0
+    end_frame = ((s_total - start[idx]) * FPS)[:, None, None]
+    frame_w = 1.0 + args.end_weight * ((torch.arange(x0.shape[-1])[None, None] - end_frame).abs() <= 2).float()
     if HEAD:
         v, x0p, ph, gate = unet(xt, t, cross, cmask, glob_cond, return_pitch=True)
         # The pitch channel in clean-estimate units, weighted as the v-loss would (1/σ²) but capped at σ = 0.2, so
         # the head's gradient does not blow up at the smallest σ.
         xp = x0[:, -1:]
         w = torch.clamp(sigma.clamp(min=1e-3) ** -2, max=25.0)
-        err = torch.cat([(v[:, :-1] - v_target[:, :-1]) ** 2, args.pitch_loss_weight * w * (x0p - xp) ** 2], 1)
+        err = torch.cat([frame_w * (v[:, :-1] - v_target[:, :-1]) ** 2, args.pitch_loss_weight * w * (x0p - xp) ** 2], 1)
         tonal = (xp.abs() > 1e-6).float()
         n = tonal.sum((1, 2))
         target = (xp * tonal).sum((1, 2)) / n.clamp(min=1)
@@ -151,7 +156,7 @@ while time.time() < t_end:
         head_rmse = head.item() ** 0.5
     else:
         v = unet(xt, t, cross, cmask, glob_cond)
-        err = (v - v_target) ** 2
+        err = frame_w * (v - v_target) ** 2
         if CONFIG["vae"].get("pitch_channel"):
             err = torch.cat([err[:, :-1], args.pitch_loss_weight * err[:, -1:]], 1)
         loss = err.mean()

@@ -14,9 +14,10 @@ CONFIG = {
     "unet": {"base": 64, "mults": [1, 2, 2], "blocks": 1, "attn_levels": [1, 2], "heads": 4, "emb_dim": 256},
 }
 
-# Work in progress (RUNS.md, "Sixth training session"): a 33rd latent channel that measures pitch
-# (chorus.vae.VAE.pitch_track). CHORUS_PITCH_CHANNEL=1 switches every script to it; its weights are in
-# checkpoints/chorus-tiny-pitch-wip-fp16.pt. The shipped 0.3.0 is the default, 32 learned channels.
+# Work in progress (RUNS.md, "Sixth" and "Seventh training session"): a 33rd latent channel that measures pitch
+# (chorus.vae.VAE.pitch_track) and a pitch head in the U-Net that sets it from the prompt (chorus.unet.PitchHead).
+# CHORUS_PITCH_CHANNEL=1 switches every script to it; its weights are in checkpoints/chorus-tiny-pitch-wip-fp16.pt.
+# The shipped 0.3.0 is the default, 32 learned channels.
 if os.environ.get("CHORUS_PITCH_CHANNEL") == "1":
     CONFIG["latent_channels"] = 33
     CONFIG["vae"]["pitch_channel"] = True

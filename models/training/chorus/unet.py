@@ -170,8 +170,12 @@ class UNet1D(nn.Module):
             return v
         p = self.pitch_head(cross_attn_cond[:, :-TIMING_TOKENS], m[:, :-TIMING_TOKENS])        # [B, 1]
         gate = torch.sigmoid(self.pitch_gate(hn))                                      # [B, 1, L]
-        a = torch.cos(t * (math.pi / 2)).reshape(-1, 1, 1)
-        s = torch.clamp(torch.sin(t * (math.pi / 2)), min=1e-3).reshape(-1, 1, 1)
+        # α and σ from t. onnxruntime's vectorised Cos/Sin give the odd element of a short tensor (a batch of 1 or
+        # 2 items) one ulp off what it gives inside a longer one, which made a batched item's pitch differ from the
+        # same item alone. Each t is therefore spread over 16 lanes first: every batch size then takes the same path.
+        half_pi_t = (t * (math.pi / 2)).unsqueeze(-1).expand(-1, 16)
+        a = torch.cos(half_pi_t)[:, :1].unsqueeze(-1)
+        s = torch.clamp(torch.sin(half_pi_t)[:, :1], min=1e-3).unsqueeze(-1)
         xp, vp = x[:, -1:], v[:, -1:]
         # v of a clean estimate c is (α·x − c) / σ; the gate mixes the head's and the network's own (α·x − σ·v).
         v = torch.cat([v[:, :-1], gate * (a * xp - p.unsqueeze(-1)) / s + (1.0 - gate) * vp], 1)
