@@ -16,7 +16,7 @@ import torch
 from chorus import prng
 from chorus.common import RUNS, load_ckpt
 from chorus.config import CONFIG, build
-from chorus.sampling import generate_latents, schedule
+from chorus.sampling import generate_latents, schedule, unguided_channels
 from chorus.tokenizer import tokenize, tokenize_batch
 from chorus.vae import ScaledDecoder, ScaledEncoder
 
@@ -101,7 +101,7 @@ def manifest():
         "diffusion": {"file": "unet.onnx", "objective": "v",
                       "inputs": {"x": "x", "t": "t", "cross_attn_cond": "cross_attn_cond",
                                  "cross_attn_mask": "cross_attn_mask", "global_cond": "global_cond"},
-                      "outputs": {"v": "v"}},
+                      "outputs": {"v": "v"}, **({"unguided_channels": unguided_channels(c)} if unguided_channels(c) else {})},
         # lookahead_frames: latent frames right of a sample that reach it (the decoder's receptive field: a 3-tap conv,
         # two stride-2 transposed convs with dilated residual units, then the 2048/512 iSTFT); min_frames: the
         # shortest partial decode that onnxruntime's CPU kernels reproduce within 1e-4 (libs/inference pipeline.spec).

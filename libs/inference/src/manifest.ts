@@ -50,6 +50,12 @@ export const modelManifestSchema = z
       objective: z.literal('v'),
       inputs: z.object({ x: ioName, t: ioName, cross_attn_cond: ioName, cross_attn_mask: ioName, global_cond: ioName }),
       outputs: z.object({ v: ioName }),
+      /**
+       * Latent channels that take the conditional estimate instead of classifier-free guidance: channels the
+       * model sets from the prompt directly (chorus-tiny's measured pitch), where extrapolating away from the
+       * unconditional estimate means nothing. Absent: every channel is guided.
+       */
+      unguided_channels: z.array(z.number().int().min(0)).optional(),
     }),
     vae: z.object({
       decoder: z.object({

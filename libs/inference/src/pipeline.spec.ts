@@ -127,3 +127,36 @@ describe('VAE decode of only the latent frames seconds_total needs', () => {
     });
   });
 });
+
+describe('diffusion.unguided_channels', () => {
+  it('a channel listed there takes the conditional estimate: listing every channel makes cfg_scale 6 give what cfg_scale 1 gives', async () => {
+    const { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(path.join(tmpdir(), 'chorus-unguided-'));
+    try {
+      for (const f of readdirSync(MODEL_DIR)) if (f.endsWith('.onnx')) copyFileSync(path.join(MODEL_DIR, f), path.join(dir, f));
+      const manifest = JSON.parse(readFileSync(path.join(MODEL_DIR, 'model.json'), 'utf8'));
+      manifest.diffusion.unguided_channels = Array.from({ length: manifest.latent_channels }, (_, c) => c);
+      writeFileSync(path.join(dir, 'model.json'), JSON.stringify(manifest));
+      const [unguided, shipped] = await Promise.all([GenerationPipeline.load(dir), GenerationPipeline.load(MODEL_DIR)]);
+      try {
+        const request: GenerationRequest = { ...base, prompt: 'a square wave at 220 hz', steps: 4, negativePrompt: 'white noise' };
+        const guided = await unguided.sampleLatents([{ request: { ...request, cfgScale: 6 } }]);
+        const plain = await shipped.sampleLatents([{ request: { ...request, cfgScale: 1 } }]);
+        const other = await shipped.sampleLatents([{ request: { ...request, cfgScale: 6 } }]);
+        let same = 0;
+        let apart = 0;
+        for (let i = 0; i < plain.length; i++) {
+          same = Math.max(same, Math.abs(guided[i] - plain[i]));
+          apart = Math.max(apart, Math.abs(other[i] - plain[i]));
+        }
+        expect(same).toBeLessThan(1e-6);
+        expect(apart).toBeGreaterThan(1e-2);
+      } finally {
+        await Promise.all([unguided.release(), shipped.release()]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -266,6 +266,8 @@ export class GenerationPipeline {
     if (active.length === 0) throw new AllAborted();
     let batch = this.unetBatch(active, conditioning);
 
+    const unguided = m.diffusion.unguided_channels ?? [];
+    const frames = m.window_frames;
     const denoise: Denoiser = async (xAll, sigma) => {
       const denoised = Float32Array.from(xAll); // dropped items stay where they are
       const rows = active.length;
@@ -283,6 +285,7 @@ export class GenerationPipeline {
         const dUncond = denoisedFromV(xi, v.subarray((rows + k) * size, (rows + k + 1) * size), sigma);
         const out = denoised.subarray(i * size, (i + 1) * size);
         for (let j = 0; j < size; j++) out[j] = dUncond[j] + cfg * (dCond[j] - dUncond[j]);
+        for (const c of unguided) out.set(dCond.subarray(c * frames, (c + 1) * frames), c * frames);
       });
       return denoised;
     };

@@ -38,11 +38,19 @@ def sigma_to_t(sigma):
     return math.atan(sigma) * 2.0 / math.pi
 
 
+def unguided_channels(cfg):
+    """Latent channels that skip classifier-free guidance (model.json diffusion.unguided_channels): the pitch
+    channel, when the U-Net sets it from the prompt with its pitch head. Guidance would push it away from the
+    unconditional branch, which follows the noisy latent instead, and that feedback multiplied every rounding
+    error about fivefold per step at cfg 6."""
+    return [cfg["latent_channels"] - 1] if cfg["unet"].get("pitch_head") else []
+
+
 class GuidedDenoiser:
     """denoised(x, σ) with cond and uncond batched as 2B rows (cond first) and CFG on the denoised."""
 
-    def __init__(self, unet, cond, cond_mask, uncond, uncond_mask, global_cond, cfg_scale):
-        self.unet, self.cfg_scale = unet, cfg_scale
+    def __init__(self, unet, cond, cond_mask, uncond, uncond_mask, global_cond, cfg_scale, unguided=()):
+        self.unet, self.cfg_scale, self.unguided = unet, cfg_scale, list(unguided)
         self.cross = torch.cat([cond, uncond], 0)
         self.mask = torch.cat([cond_mask, uncond_mask], 0)
         self.glob = torch.cat([global_cond, global_cond], 0)
@@ -55,7 +63,10 @@ class GuidedDenoiser:
         v = self.unet(x2 * c_in, t, self.cross, self.mask, self.glob)
         d = x2 * c_skip + v * c_out
         d_cond, d_uncond = d.chunk(2, 0)
-        return d_uncond + (d_cond - d_uncond) * self.cfg_scale
+        out = d_uncond + (d_cond - d_uncond) * self.cfg_scale
+        if self.unguided:      # channels set from the prompt directly take the conditional estimate
+            out[:, self.unguided] = d_cond[:, self.unguided]
+        return out
 
 
 def batch_noise(seeds, stream, shape):
@@ -147,7 +158,7 @@ def generate_latents(nets, cfg, prompts, seeds, seconds_start, seconds_total, st
         nfeats, nmask = torch.zeros_like(feats), torch.zeros_like(mask)
     uncond = torch.cat([nfeats, tok], 1)
     uncond_mask = torch.cat([nmask.float(), two], 1)
-    model = GuidedDenoiser(nets["unet"], cond, cond_mask, uncond, uncond_mask, glob, cfg_scale)
+    model = GuidedDenoiser(nets["unet"], cond, cond_mask, uncond, uncond_mask, glob, cfg_scale, unguided_channels(cfg))
     sigmas = schedule(sched, steps, sigma_min, sigma_max, rho)
     shape = (cfg["latent_channels"], cfg["window_frames"])
     x = batch_noise(seeds, 0, shape) * sigmas[0]
