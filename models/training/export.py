@@ -20,7 +20,7 @@ from chorus.sampling import generate_latents, schedule, unguided_channels
 from chorus.tokenizer import tokenize, tokenize_batch
 from chorus.vae import ScaledDecoder, ScaledEncoder
 
-VERSION = "0.3.0"
+VERSION = "0.4.0"
 DEFAULTS = {"steps": 30, "sampler": "dpmpp-3m-sde", "cfg_scale": 1.5, "schedule": "polyexponential",
             "sigma_min": 0.03, "sigma_max": 80.0, "rho": 1.0}
 

@@ -1,6 +1,6 @@
 """Fits the U-Net's pitch head (chorus.unet.PitchHead) alone, on the cached latents, and writes it into a U-Net run.
 
-  CHORUS_PITCH_CHANNEL=1 /usr/bin/python3 fit_pitch_head.py --run unet_h [--latents latents] [--minutes 8]
+  /usr/bin/python3 fit_pitch_head.py --run unet_h [--latents latents] [--minutes 8]
 The head maps the prompt's text tokens (frozen text encoder) to the pitch channel's clean value. Its target is each training clip's mean pitch-channel value over its tonal frames (clips with at least 4).
 Fitted on those alone (about 4,300 captions) it learns the captions by heart: 2 % median error on captions it did
 not see. So it also sees --extra-tones more tone captions drawn from the same grammar (another seed, the same
@@ -30,7 +30,7 @@ p.add_argument("--batch", type=int, default=256)
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--extra-tones", type=int, default=20000)
 args = p.parse_args()
-assert CONFIG["unet"].get("pitch_head"), "set CHORUS_PITCH_CHANNEL=1"
+assert CONFIG["unet"].get("pitch_head"), "the pitch head needs the pitch channel (CHORUS_PITCH_CHANNEL is 0)"
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 nets = build()

@@ -14,11 +14,11 @@ CONFIG = {
     "unet": {"base": 64, "mults": [1, 2, 2], "blocks": 1, "attn_levels": [1, 2], "heads": 4, "emb_dim": 256},
 }
 
-# Work in progress (RUNS.md, "Sixth" and "Seventh training session"): a 33rd latent channel that measures pitch
+# 0.4.0 (RUNS.md, "Sixth" and "Seventh training session"): a 33rd latent channel that measures pitch
 # (chorus.vae.VAE.pitch_track) and a pitch head in the U-Net that sets it from the prompt (chorus.unet.PitchHead).
-# CHORUS_PITCH_CHANNEL=1 switches every script to it; its weights are in checkpoints/chorus-tiny-pitch-wip-fp16.pt.
-# The shipped 0.3.0 is the default, 32 learned channels.
-if os.environ.get("CHORUS_PITCH_CHANNEL") == "1":
+# CHORUS_PITCH_CHANNEL=0 builds 0.3.0's shapes instead (32 learned channels, no head), to read its checkpoints
+# from git history.
+if os.environ.get("CHORUS_PITCH_CHANNEL", "1") != "0":
     CONFIG["latent_channels"] = 33
     CONFIG["vae"]["pitch_channel"] = True
     CONFIG["unet"]["pitch_head"] = True

@@ -24,7 +24,7 @@ TONE_RANGE = (100.0, 1000.0)
 SWEEP_RANGE = (100.0, 2000.0)
 BPM_RANGE = (60.0, 180.0)
 # Held out of training: pitch / tempo bands and the exact eval prompts (see evaluate.py).
-HELDOUT_PITCH_BANDS = [(425.0, 455.0), (600.0, 640.0), (255.0, 268.0)]
+HELDOUT_PITCH_BANDS = [(438.0, 442.0), (600.0, 640.0), (255.0, 268.0)]
 HELDOUT_BPM_BANDS = [(118.0, 122.0), (95.0, 99.0)]
 
 
