@@ -243,7 +243,9 @@ describe('the farm, end to end', () => {
       if (stepAtCancel === undefined && event.event === 'progress' && (event.data.step ?? 0) >= 2) {
         stepAtCancel = event.data.step!;
         const answer = await client.cancelGeneration(generation.id);
-        expect(answer.status).toBe('running');
+        // The API reads the row again after broadcasting the cancel: a worker quick enough to stop in
+        // between has already marked it canceled (seen once in CI); either answer is the truth at that moment.
+        expect(['running', 'canceled']).toContain(answer.status);
         stepAtCancel = Math.max(stepAtCancel, Math.round(answer.progress * steps));
       }
     });
