@@ -1,7 +1,8 @@
 """Fits the U-Net's pitch head (chorus.unet.PitchHead) alone, on the cached latents, and writes it into a U-Net run.
 
   /usr/bin/python3 fit_pitch_head.py --run unet_h [--latents latents] [--minutes 8]
-The head maps the prompt's text tokens (frozen text encoder) to the pitch channel's clean value. Its target is each training clip's mean pitch-channel value over its tonal frames (clips with at least 4).
+The head maps the prompt's text tokens (frozen text encoder) to the pitch channel's clean value. Its target is
+each training clip's mean pitch-channel value over its tonal frames (chorus.unet.pitch_target).
 Fitted on those alone (about 4,300 captions) it learns the captions by heart: 2 % median error on captions it did
 not see. So it also sees --extra-tones more tone captions drawn from the same grammar (another seed, the same
 held-out bands), whose target is known without rendering: a tone's strongest partial is its fundamental, which
@@ -19,6 +20,7 @@ from chorus import data
 from chorus.config import CONFIG, build
 from chorus.evalset import EVAL_CAPTIONS, EVAL_PROMPTS, TRAIN_SEED, train_specs
 from chorus.tokenizer import tokenize_batch
+from chorus.unet import pitch_target
 from chorus.vae import PITCH_GAIN
 
 p = argparse.ArgumentParser()
@@ -56,10 +58,8 @@ targets, index = [], []
 for f in sorted(glob.glob(f"runs/{args.latents}/chunk_*.pt")):
     c = torch.load(f)
     xp = c["latents"][:, -1].float() / scale
-    tonal = (xp.abs() > 1e-6).float()
-    n = tonal.sum(1)
-    keep = n >= 4
-    targets.append(((xp * tonal).sum(1) / n.clamp(min=1))[keep])
+    mean, keep = pitch_target(xp)
+    targets.append(mean[keep])
     index.append(c["index"][keep])
 target, index = torch.cat(targets), torch.cat(index)
 sp = [specs[i] for i in index.tolist()]

@@ -15,6 +15,7 @@ from chorus.common import run_dir, save_ckpt, load_ckpt, LossLog
 from chorus.config import CONFIG, build
 from chorus.evalset import train_specs
 from chorus.tokenizer import tokenize_batch
+from chorus.unet import pitch_target
 
 p = argparse.ArgumentParser()
 p.add_argument("--run", default="unet")
@@ -145,11 +146,10 @@ while time.time() < t_end:
         xp = x0[:, -1:]
         w = torch.clamp(sigma.clamp(min=1e-3) ** -2, max=25.0)
         err = torch.cat([frame_w * (v[:, :-1] - v_target[:, :-1]) ** 2, args.pitch_loss_weight * w * (x0p - xp) ** 2], 1)
-        tonal = (xp.abs() > 1e-6).float()
-        n = tonal.sum((1, 2))
-        target = (xp * tonal).sum((1, 2)) / n.clamp(min=1)
-        ok = ((n >= 4) & ~drop).float()
+        target, has_pitch = pitch_target(xp)
+        ok = (has_pitch & ~drop).float()
         head = ((ph[:, 0] - target) ** 2 * ok).sum() / ok.sum().clamp(min=1)
+        tonal = (xp.abs() > 1e-6).float()
         gate_target = tonal * ((xp - target[:, None, None]).abs() < 0.05).float() * (~drop).float()[:, None, None]
         bce = F.binary_cross_entropy(gate.clamp(1e-6, 1 - 1e-6), gate_target)
         loss = err.mean() + args.head_weight * head + args.gate_weight * bce

@@ -1,3 +1,5 @@
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GeneratedAudio, GenerationRequest } from './generation';
@@ -130,8 +132,6 @@ describe('VAE decode of only the latent frames seconds_total needs', () => {
 
 describe('diffusion.unguided_channels', () => {
   it('a channel listed there takes the conditional estimate: listing every channel makes cfg_scale 6 give what cfg_scale 1 gives', async () => {
-    const { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
     const dir = mkdtempSync(path.join(tmpdir(), 'chorus-unguided-'));
     try {
       for (const f of readdirSync(MODEL_DIR)) if (f.endsWith('.onnx')) copyFileSync(path.join(MODEL_DIR, f), path.join(dir, f));

@@ -47,10 +47,20 @@ class AttnBlock(nn.Module):
         return x + self.o2(attention(self.q(h), k, v, self.heads, cond_mask)).transpose(1, 2)
 
 
+def pitch_target(pitch, min_frames=4):
+    """The pitch head's training target from clean pitch channels [B, L] (or [B, 1, L]): each clip's mean over its
+    tonal frames (the channel is 0 elsewhere), and whether the clip has at least `min_frames` of them → ([B], [B])."""
+    pitch = pitch.reshape(pitch.shape[0], -1)
+    tonal = (pitch.abs() > 1e-6).to(pitch.dtype)
+    n = tonal.sum(1)
+    return (pitch * tonal).sum(1) / n.clamp(min=1), n >= min_frames
+
+
 class PitchHead(nn.Module):
     """The pitch channel's clean value from the prompt alone: an attention pool over the text tokens (not the timing
-    ones: a pitch does not depend on the clip's seconds), then an MLP → [B, 1]. A tone's pitch is fixed by its prompt, so it need not be diffused at all;
-    left to the U-Net, it took its offset from the starting noise (RUNS.md, sixth session)."""
+    ones: a pitch does not depend on the clip's seconds), then an MLP → [B, 1]. A tone's pitch is fixed by its
+    prompt, so it need not be diffused at all; left to the U-Net, it took its offset from the starting noise
+    (RUNS.md, sixth training session)."""
 
     def __init__(self, cond_dim, heads=4, head_dim=64, hidden=256):
         super().__init__()
@@ -170,9 +180,9 @@ class UNet1D(nn.Module):
             return v
         p = self.pitch_head(cross_attn_cond[:, :-TIMING_TOKENS], m[:, :-TIMING_TOKENS])        # [B, 1]
         gate = torch.sigmoid(self.pitch_gate(hn))                                      # [B, 1, L]
-        # α and σ from t. onnxruntime's vectorised Cos/Sin give the odd element of a short tensor (a batch of 1 or
-        # 2 items) one ulp off what it gives inside a longer one, which made a batched item's pitch differ from the
-        # same item alone. Each t is therefore spread over 16 lanes first: every batch size then takes the same path.
+        # α and σ from t. With Cos/Sin over the bare [B] tensor, onnxruntime gave this channel's v one ulp apart for
+        # 2 rows and for 4 (measured at t = 0.818), so a batched item's pitch drifted from the same item alone; with
+        # each t spread over 16 lanes first, batch sizes agree bit for bit (presumably one vectorised path for all).
         half_pi_t = (t * (math.pi / 2)).unsqueeze(-1).expand(-1, 16)
         a = torch.cos(half_pi_t)[:, :1].unsqueeze(-1)
         s = torch.clamp(torch.sin(half_pi_t)[:, :1], min=1e-3).unsqueeze(-1)
