@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, OUTPUT_FORMATS, SAMPLERS } from './limits';
+import { LIMITS, OUTPUT_FORMATS, SAMPLERS, type SamplerName } from './limits';
 
 // Each field carries one message that states what is allowed, whatever was wrong with the value
 // (wrong type, NaN, out of range), so a 400 always tells the caller the range to fix it with.
@@ -48,11 +48,13 @@ export type GenerationRequestBody = z.infer<typeof generationRequestSchema>;
 export interface ModelBounds {
   /** Largest seconds_start the model's timing conditioning was trained on. */
   secondsStartMax?: number;
+  /** The samplers the model accepts (its objective's); absent: every sampler. */
+  samplers?: readonly SamplerName[];
 }
 
 /**
- * Adds the model's bounds to the schema: seconds_total may not exceed its window, and
- * seconds_start may not exceed the range its timing conditioning knows.
+ * Adds the model's bounds to the schema: seconds_total may not exceed its window, seconds_start may not
+ * exceed the range its timing conditioning knows, and the sampler must be one the model accepts.
  */
 export function withModelWindow(windowSeconds: number, bounds: ModelBounds = {}) {
   return generationRequestSchema.superRefine((body, ctx) => {
@@ -67,6 +69,10 @@ export function withModelWindow(windowSeconds: number, bounds: ModelBounds = {})
     const startMax = bounds.secondsStartMax;
     if (startMax !== undefined && body.seconds_start !== undefined && body.seconds_start > startMax) {
       ctx.addIssue({ code: 'custom', path: ['seconds_start'], message: `${between(0, startMax)} (the model's timing range)` });
+    }
+    const samplers = bounds.samplers;
+    if (samplers !== undefined && body.sampler !== undefined && !samplers.includes(body.sampler)) {
+      ctx.addIssue({ code: 'custom', path: ['sampler'], message: `${oneOf(samplers)} (the samplers the model accepts)` });
     }
   });
 }

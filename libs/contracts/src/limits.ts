@@ -11,8 +11,28 @@ export const LIMITS = {
   secondsStartMax: 512,
 } as const;
 
-export const SAMPLERS = ['euler', 'dpmpp-2m', 'dpmpp-3m-sde'] as const;
+/** Every sampler the farm knows; a model accepts those of its objective (`samplersForObjective`). */
+export const SAMPLERS = ['euler', 'dpmpp-2m', 'dpmpp-3m-sde', 'pingpong'] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
+
+/**
+ * What the diffusion network predicts (model.json `diffusion.objective`, stable-audio-tools' `diffusion_objective`):
+ * `v` (k-diffusion's VDenoiser), or rectified flow, `x_t = (1 − t)·x0 + t·ε` with the network predicting `ε − x0`
+ * (`rf_denoiser` is the same arithmetic, post-trained for few steps).
+ */
+export const OBJECTIVES = ['v', 'rectified_flow', 'rf_denoiser'] as const;
+export type Objective = (typeof OBJECTIVES)[number];
+
+/**
+ * The samplers a model of this objective accepts. The v-objective ones are k-diffusion's; rectified flow takes
+ * stable-audio-tools' `sample_rf` samplers we build: ping-pong (`sample_flow_pingpong`, SAO Small's) and Euler
+ * (`sample_discrete_euler`, which is k-diffusion's Euler with σ = t).
+ */
+export function samplersForObjective(objective: Objective): readonly SamplerName[] {
+  return objective === 'v' ? V_SAMPLERS : RF_SAMPLERS;
+}
+const V_SAMPLERS: readonly SamplerName[] = ['euler', 'dpmpp-2m', 'dpmpp-3m-sde'];
+const RF_SAMPLERS: readonly SamplerName[] = ['pingpong', 'euler'];
 
 export const OUTPUT_FORMATS = ['wav', 'flac', 'mp3'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];

@@ -7,7 +7,7 @@ import { DEFAULT_SECONDS_TOTAL, resolveSeed, validateGenerationRequest } from '.
 import { modelManifestSchema, windowSeconds } from './manifest';
 
 const m = modelManifestSchema.parse(JSON.parse(readFileSync(path.resolve(__dirname, '../../../models/chorus-tiny/model.json'), 'utf8')));
-const startMax = Math.min(LIMITS.secondsStartMax, m.timing.seconds_start.max);
+const startMax = Math.min(LIMITS.secondsStartMax, m.timing.seconds_start!.max);
 const windowText = (Math.floor(Math.min(windowSeconds(m), m.timing.seconds_total.max) * 100) / 100).toFixed(2);
 
 function fieldError(run: () => unknown): InvalidRequestError {
@@ -54,7 +54,7 @@ describe('validateGenerationRequest', () => {
     [{ prompt: 'p', steps: 0 }, 'steps', /an integer >= 1 and <= 500, got 0/],
     [{ prompt: 'p', steps: 2.5 }, 'steps', /integer/],
     [{ prompt: 'p', cfgScale: 26 }, 'cfgScale', /<= 25/],
-    [{ prompt: 'p', sampler: 'ddim' as never }, 'sampler', /one of euler, dpmpp-2m, dpmpp-3m-sde, got "ddim"/],
+    [{ prompt: 'p', sampler: 'ddim' as never }, 'sampler', /one of euler, dpmpp-2m, dpmpp-3m-sde \(the samplers of this model's objective, v\), got "ddim"/],
     [{ prompt: 'p', seed: 2 ** 32 }, 'seed', /<= 4294967295/],
     [{ prompt: 'p', seed: -1 }, 'seed', />= 0/],
   ])('refuses %j, naming %s and its allowed range', (request, field, message) => {

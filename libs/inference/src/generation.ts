@@ -1,6 +1,6 @@
 /** What a caller asks of the model and what it gets back, and the rules a request must follow. */
 import { randomInt } from 'node:crypto';
-import { LIMITS, SAMPLERS, type SamplerName } from '@chorus/contracts';
+import { LIMITS, samplersForObjective, type SamplerName } from '@chorus/contracts';
 import { InvalidRequestError } from './errors';
 import { windowSeconds, type ModelManifest } from './manifest';
 
@@ -63,11 +63,16 @@ export function validateGenerationRequest(m: ModelManifest, r: Partial<Generatio
     if (negativePrompt.trim().length === 0) negativePrompt = undefined;
   }
 
-  const startMin = Math.max(0, m.timing.seconds_start.min);
-  const startMax = Math.min(LIMITS.secondsStartMax, m.timing.seconds_start.max);
   const secondsStart = r.secondsStart ?? 0;
-  if (!Number.isFinite(secondsStart) || secondsStart < startMin || secondsStart > startMax) {
-    throw new InvalidRequestError('secondsStart', `a number >= ${startMin} and <= ${startMax}`, secondsStart);
+  if (m.timing.seconds_start === undefined) {
+    // The model has no seconds_start conditioning (SAO Small): refuse a value it would silently ignore.
+    if (secondsStart !== 0) throw new InvalidRequestError('secondsStart', "0 (the model has no seconds_start conditioning)", secondsStart);
+  } else {
+    const startMin = Math.max(0, m.timing.seconds_start.min);
+    const startMax = Math.min(LIMITS.secondsStartMax, m.timing.seconds_start.max);
+    if (!Number.isFinite(secondsStart) || secondsStart < startMin || secondsStart > startMax) {
+      throw new InvalidRequestError('secondsStart', `a number >= ${startMin} and <= ${startMax}`, secondsStart);
+    }
   }
 
   const totalMax = maxSecondsTotal(m);
@@ -88,8 +93,9 @@ export function validateGenerationRequest(m: ModelManifest, r: Partial<Generatio
   }
 
   const sampler = r.sampler ?? m.defaults.sampler;
-  if (!(SAMPLERS as readonly string[]).includes(sampler)) {
-    throw new InvalidRequestError('sampler', `one of ${SAMPLERS.join(', ')}`, sampler);
+  const accepted = samplersForObjective(m.diffusion.objective);
+  if (!accepted.includes(sampler)) {
+    throw new InvalidRequestError('sampler', `one of ${accepted.join(', ')} (the samplers of this model's objective, ${m.diffusion.objective})`, sampler);
   }
 
   const seed = resolveSeed(r.seed);

@@ -121,7 +121,7 @@ describe('golden vectors of the Python reference', () => {
           [inputs.x]: new ort.Tensor('float32', x, [1, m.latent_channels, m.window_frames]),
           [inputs.t]: new ort.Tensor('float32', Float32Array.of(0.5), [1]),
           [inputs.cross_attn_cond]: new ort.Tensor('float32', batch.crossAttnCond.subarray(0, tokens * m.text_encoder.dim), [1, tokens, m.text_encoder.dim]),
-          [inputs.cross_attn_mask]: new ort.Tensor('float32', batch.crossAttnMask.subarray(0, tokens), [1, tokens]),
+          [inputs.cross_attn_mask!]: new ort.Tensor('float32', batch.crossAttnMask.subarray(0, tokens), [1, tokens]),
           [inputs.global_cond]: new ort.Tensor('float32', cond.globalCond, [1, cond.globalCond.length]),
         });
         const expectedV = readNpyFloat32(path.join(GOLDEN_DIR, 'case0.unet_v_at_t0.5_x_stream0.npy'));

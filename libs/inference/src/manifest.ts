@@ -5,8 +5,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { SAMPLERS } from '@chorus/contracts';
+import { OBJECTIVES, SAMPLERS, samplersForObjective } from '@chorus/contracts';
 import { ModelLoadError } from './errors';
+import { RF_SCHEDULES, V_SCHEDULES } from './schedules';
 
 const graphFile = z.string().min(1).refine((f) => !path.isAbsolute(f) && !f.split(/[\\/]/).includes('..'), {
   message: 'must be a file name inside the model folder',
@@ -40,16 +41,23 @@ export const modelManifestSchema = z
     }),
     timing: z.object({
       file: graphFile,
-      seconds_start: range,
+      /** Absent when the model has no seconds_start conditioning (SAO Small): the graph then takes seconds_total only. */
+      seconds_start: range.optional(),
       seconds_total: range,
-      inputs: z.object({ seconds_start: ioName, seconds_total: ioName }),
+      inputs: z.object({ seconds_start: ioName.optional(), seconds_total: ioName }),
       outputs: z.object({ tokens: ioName, global: ioName }),
     }),
     diffusion: z.object({
       file: graphFile,
-      objective: z.literal('v'),
-      inputs: z.object({ x: ioName, t: ioName, cross_attn_cond: ioName, cross_attn_mask: ioName, global_cond: ioName }),
+      objective: z.enum(OBJECTIVES),
+      /** Absent cross_attn_mask: the graph takes no mask (stable-audio-tools' DiT attends to every token). */
+      inputs: z.object({ x: ioName, t: ioName, cross_attn_cond: ioName, cross_attn_mask: ioName.optional(), global_cond: ioName }),
       outputs: z.object({ v: ioName }),
+      /**
+       * What the unconditional branch of classifier-free guidance sees (docs/model-contract.md, "Conditioning"):
+       * `zero_text`, chorus-tiny's; `zero_all_tokens`, stable-audio-tools'.
+       */
+      uncond: z.enum(['zero_text', 'zero_all_tokens']).default('zero_text'),
       /**
        * Latent channels that take the conditional estimate instead of classifier-free guidance: channels the
        * model sets from the prompt directly (chorus-tiny's measured pitch), where extrapolating away from the
@@ -81,10 +89,30 @@ export const modelManifestSchema = z
       steps: positiveInt,
       sampler: z.enum(SAMPLERS),
       cfg_scale: z.number().finite().min(0),
-      schedule: z.enum(['polyexponential', 'karras']),
-      sigma_min: z.number().positive(),
+      /** Upstream `scale_phi`. */
+      cfg_rescale: z.number().min(0).max(1).default(0),
+      /** Guidance runs only at steps whose noise level (`guidanceSigma`) lies in [lo, hi]. */
+      cfg_interval: z
+        .tuple([z.number().min(0).max(1), z.number().min(0).max(1)])
+        .refine(([lo, hi]) => lo <= hi, { message: 'must be [lo, hi] with lo <= hi' })
+        .default([0, 1]),
+      schedule: z.enum([...V_SCHEDULES, ...RF_SCHEDULES]),
+      /** polyexponential and karras only. */
+      sigma_min: z.number().positive().optional(),
       sigma_max: z.number().positive(),
-      rho: z.number().positive(),
+      /** polyexponential and karras only. */
+      rho: z.number().positive().optional(),
+      /** rf_linear only: stable-audio-tools' `distribution_shift_options`, upstream's defaults filled in. */
+      dist_shift: z
+        .object({
+          base_shift: z.number().finite().default(0.5),
+          max_shift: z.number().finite().default(1.15),
+          min_length: positiveInt.default(256),
+          max_length: positiveInt.default(4096),
+          use_sine: z.boolean().default(false),
+        })
+        .refine((d) => d.min_length < d.max_length, { message: 'min_length must be < max_length' })
+        .optional(),
     }),
   })
   .superRefine((m, ctx) => {
@@ -97,8 +125,38 @@ export const modelManifestSchema = z
     if (m.tokenizer.numeric_features && !m.text_encoder.inputs.numbers) {
       ctx.addIssue({ code: 'custom', path: ['text_encoder', 'inputs', 'numbers'], message: 'is required when tokenizer.numeric_features is true' });
     }
-    if (m.defaults.sigma_min > m.defaults.sigma_max) {
-      ctx.addIssue({ code: 'custom', path: ['defaults', 'sigma_min'], message: 'must be <= defaults.sigma_max' });
+    if ((m.timing.seconds_start === undefined) !== (m.timing.inputs.seconds_start === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['timing', 'seconds_start'], message: 'and timing.inputs.seconds_start must be both present or both absent' });
+    }
+    const { objective } = m.diffusion;
+    const d = m.defaults;
+    const samplers = samplersForObjective(objective);
+    if (!samplers.includes(d.sampler)) {
+      ctx.addIssue({ code: 'custom', path: ['defaults', 'sampler'], message: `must be one of ${samplers.join(', ')} for objective "${objective}"` });
+    }
+    const schedules: readonly string[] = objective === 'v' ? V_SCHEDULES : RF_SCHEDULES;
+    if (!schedules.includes(d.schedule)) {
+      ctx.addIssue({ code: 'custom', path: ['defaults', 'schedule'], message: `must be one of ${schedules.join(', ')} for objective "${objective}"` });
+    }
+    if (objective === 'v') {
+      if (d.sigma_min === undefined) ctx.addIssue({ code: 'custom', path: ['defaults', 'sigma_min'], message: `is required by schedule "${d.schedule}"` });
+      if (d.rho === undefined) ctx.addIssue({ code: 'custom', path: ['defaults', 'rho'], message: `is required by schedule "${d.schedule}"` });
+      if (d.sigma_min !== undefined && d.sigma_min > d.sigma_max) {
+        ctx.addIssue({ code: 'custom', path: ['defaults', 'sigma_min'], message: 'must be <= defaults.sigma_max' });
+      }
+    } else if (d.sigma_max > 1) {
+      ctx.addIssue({ code: 'custom', path: ['defaults', 'sigma_max'], message: `must be <= 1 for objective "${objective}" (a flow time)` });
+    }
+    if (d.dist_shift && d.schedule !== 'rf_linear') {
+      ctx.addIssue({ code: 'custom', path: ['defaults', 'dist_shift'], message: 'applies only to schedule "rf_linear" (upstream sample_rf ignores it)' });
+    }
+    if (m.diffusion.uncond === 'zero_text') {
+      if (d.cfg_rescale !== 0) {
+        ctx.addIssue({ code: 'custom', path: ['defaults', 'cfg_rescale'], message: 'must be 0 with diffusion.uncond "zero_text" (rescale is stable-audio-tools\' "zero_all_tokens" guidance)' });
+      }
+      if (d.cfg_interval[0] !== 0 || d.cfg_interval[1] !== 1) {
+        ctx.addIssue({ code: 'custom', path: ['defaults', 'cfg_interval'], message: 'must be [0, 1] with diffusion.uncond "zero_text"' });
+      }
     }
   });
 
@@ -119,8 +177,8 @@ export interface GraphSpec {
 export function graphSpecs(m: ModelManifest): GraphSpec[] {
   const specs: GraphSpec[] = [
     { key: 'text_encoder', file: m.text_encoder.file, inputs: definedOnly(m.text_encoder.inputs), outputs: m.text_encoder.outputs },
-    { key: 'timing', file: m.timing.file, inputs: m.timing.inputs, outputs: m.timing.outputs },
-    { key: 'diffusion', file: m.diffusion.file, inputs: m.diffusion.inputs, outputs: m.diffusion.outputs },
+    { key: 'timing', file: m.timing.file, inputs: definedOnly(m.timing.inputs), outputs: m.timing.outputs },
+    { key: 'diffusion', file: m.diffusion.file, inputs: definedOnly(m.diffusion.inputs), outputs: m.diffusion.outputs },
     { key: 'vae.decoder', file: m.vae.decoder.file, inputs: m.vae.decoder.inputs, outputs: m.vae.decoder.outputs },
   ];
   return specs;

@@ -14,7 +14,8 @@ import { SAMPLER_FUNCTIONS, isStochastic, type Denoiser } from './samplers';
 import { sigmasFor, type ScheduleParams } from './schedules';
 import { createTokenizer, type TextTokenizer } from './tokenizers';
 import { TextFeatureCache, buildBatchConditioning, type BatchConditioning, type ItemConditioning, type TextFeatures } from './conditioning';
-import { denoisedFromV, scaleInput, sigmaToT } from './v-denoiser';
+import { guidanceApplies, guide } from './guidance';
+import { objectiveFor } from './objectives';
 
 export interface PipelineOptions {
   executionProvider?: ExecutionProviderName;
@@ -36,6 +37,10 @@ export interface SampleOptions {
   onAbort?: (item: number) => void;
   /** Overrides the manifest's schedule (the golden vectors exercise Karras too). */
   schedule?: Partial<ScheduleParams>;
+  /** Overrides the manifest's `defaults.cfg_rescale` and `defaults.cfg_interval`. */
+  guidance?: { cfgRescale?: number; cfgInterval?: readonly [number, number] };
+  /** Called after every network pass with the number of rows it ran (a doubled batch when guiding). */
+  onNetworkPass?: (rows: number) => void;
 }
 
 export type ItemOutcome = { ok: true; audio: GeneratedAudio } | { ok: false; error: Error };
@@ -64,7 +69,7 @@ class AllAborted extends Error {}
 
 export class GenerationPipeline {
   private readonly textCache = new TextFeatureCache();
-  private readonly maskType: ort.Tensor.Type;
+  private readonly maskType?: ort.Tensor.Type;
 
   private constructor(
     readonly manifest: ModelManifest,
@@ -75,7 +80,8 @@ export class GenerationPipeline {
     /** Why the requested provider was not used, when it was not. */
     readonly fallbackReason?: string,
   ) {
-    this.maskType = inputType(sessions.unet, manifest.diffusion.inputs.cross_attn_mask) ?? 'float32';
+    const maskInput = manifest.diffusion.inputs.cross_attn_mask;
+    if (maskInput) this.maskType = inputType(sessions.unet, maskInput) ?? 'float32';
   }
 
   static async load(modelDir: string, opts: PipelineOptions = {}): Promise<GenerationPipeline> {
@@ -180,10 +186,13 @@ export class GenerationPipeline {
 
     const { timing } = this.manifest;
     const b = requests.length;
-    const out = await this.sessions.timing.run({
-      [timing.inputs.seconds_start]: new ort.Tensor('float32', Float32Array.from(requests, (r) => r.secondsStart), [b]),
+    const feeds: Record<string, ort.Tensor> = {
       [timing.inputs.seconds_total]: new ort.Tensor('float32', Float32Array.from(requests, (r) => r.secondsTotal), [b]),
-    });
+    };
+    if (timing.inputs.seconds_start) {
+      feeds[timing.inputs.seconds_start] = new ort.Tensor('float32', Float32Array.from(requests, (r) => r.secondsStart), [b]);
+    }
+    const out = await this.sessions.timing.run(feeds);
     const tokens = out[timing.outputs.tokens].data as Float32Array;
     const global = out[timing.outputs.global].data as Float32Array;
     const tokenSize = tokens.length / b;
@@ -231,7 +240,7 @@ export class GenerationPipeline {
    * are unaffected, because every item has its own noise streams and its own conditioning rows.
    */
   async sampleLatents(items: Array<PipelineItem & { conditioning?: ItemConditioning }>, opts: SampleOptions = {}): Promise<Float32Array> {
-    const { isDone = () => false, onAbort = () => {}, schedule } = opts;
+    const { isDone = () => false, onAbort = () => {}, schedule, onNetworkPass } = opts;
     const m = this.manifest;
     const { sampler, steps } = items[0].request;
     for (const { request } of items) {
@@ -243,9 +252,15 @@ export class GenerationPipeline {
       sigmaMin: m.defaults.sigma_min,
       sigmaMax: m.defaults.sigma_max,
       rho: m.defaults.rho,
+      distShift: m.defaults.dist_shift,
+      latentLength: m.window_frames,
       ...schedule,
       steps,
     });
+    const objective = objectiveFor(m.diffusion.objective);
+    const uncond = m.diffusion.uncond;
+    const cfgRescale = opts.guidance?.cfgRescale ?? m.defaults.cfg_rescale;
+    const cfgInterval = opts.guidance?.cfgInterval ?? m.defaults.cfg_interval;
     const size = this.latentSize;
     const n = items.length;
     const conditioning = items.map((it) => it.conditioning);
@@ -256,36 +271,67 @@ export class GenerationPipeline {
     }
 
     const x = new Float32Array(n * size);
+    const startScale = objective.startScale(sigmas[0]);
     items.forEach((it, i) => {
       const row = x.subarray(i * size, (i + 1) * size);
       fillNormals(it.request.seed, 0, row);
-      for (let k = 0; k < size; k++) row[k] *= sigmas[0];
+      for (let k = 0; k < size; k++) row[k] *= startScale;
     });
 
     let active = items.map((_, i) => i).filter((i) => !isDone(i));
     if (active.length === 0) throw new AllAborted();
-    let batch = this.unetBatch(active, conditioning);
+    // Network batches by which active items run an unconditional row, built once per shape.
+    let batches = new Map<string, ReturnType<GenerationPipeline['unetBatch']>>();
+    const batchFor = (guided: boolean[]) => {
+      const key = guided.map(Number).join('');
+      let batch = batches.get(key);
+      if (!batch) batches.set(key, (batch = this.unetBatch(active, conditioning, guided)));
+      return batch;
+    };
 
     const unguided = m.diffusion.unguided_channels ?? [];
-    const frames = m.window_frames;
+    const { latent_channels: channels, window_frames: frames } = m;
     const denoise: Denoiser = async (xAll, sigma) => {
       const denoised = Float32Array.from(xAll); // dropped items stay where they are
+      // zero_text keeps chorus-tiny's arithmetic: always both branches, guidance on the denoised estimate.
+      const guided =
+        uncond === 'zero_text'
+          ? active.map(() => true)
+          : active.map((i) => guidanceApplies(items[i].request.cfgScale, cfgInterval, objective.guidanceSigma(sigma)));
+      const batch = batchFor(guided);
       const rows = active.length;
+      const uncondRow: number[] = [];
       active.forEach((i, k) => {
         const xi = xAll.subarray(i * size, (i + 1) * size);
-        scaleInput(xi, sigma, batch.x.subarray(k * size, (k + 1) * size));
-        batch.x.copyWithin((rows + k) * size, k * size, (k + 1) * size);
+        objective.networkInput(xi, sigma, batch.x.subarray(k * size, (k + 1) * size));
+        if (guided[k]) {
+          const row = rows + uncondRow.length;
+          uncondRow[k] = row;
+          batch.x.copyWithin(row * size, k * size, (k + 1) * size);
+        }
       });
-      batch.t.fill(sigmaToT(sigma));
-      const v = (await this.sessions.unet.run(batch.feeds))[m.diffusion.outputs.v].data as Float32Array;
+      batch.t.fill(objective.networkTime(sigma));
+      const out = (await this.sessions.unet.run(batch.feeds))[m.diffusion.outputs.v].data as Float32Array;
+      onNetworkPass?.(batch.rows);
       active.forEach((i, k) => {
-        const cfg = items[i].request.cfgScale;
+        const cfgScale = items[i].request.cfgScale;
         const xi = xAll.subarray(i * size, (i + 1) * size);
-        const dCond = denoisedFromV(xi, v.subarray(k * size, (k + 1) * size), sigma);
-        const dUncond = denoisedFromV(xi, v.subarray((rows + k) * size, (rows + k + 1) * size), sigma);
-        const out = denoised.subarray(i * size, (i + 1) * size);
-        for (let j = 0; j < size; j++) out[j] = dUncond[j] + cfg * (dCond[j] - dUncond[j]);
-        for (const c of unguided) out.set(dCond.subarray(c * frames, (c + 1) * frames), c * frames);
+        const result = denoised.subarray(i * size, (i + 1) * size);
+        const cond = out.subarray(k * size, (k + 1) * size);
+        if (uncond === 'zero_text') {
+          const u = uncondRow[k];
+          const dCond = objective.denoised(xi, cond, sigma);
+          const dUncond = objective.denoised(xi, out.subarray(u * size, (u + 1) * size), sigma);
+          for (let j = 0; j < size; j++) result[j] = dUncond[j] + cfgScale * (dCond[j] - dUncond[j]);
+          for (const c of unguided) result.set(dCond.subarray(c * frames, (c + 1) * frames), c * frames);
+        } else if (guided[k]) {
+          const u = uncondRow[k];
+          const output = guide(cond, out.subarray(u * size, (u + 1) * size), channels, frames, { cfgScale, cfgRescale });
+          for (const c of unguided) output.set(cond.subarray(c * frames, (c + 1) * frames), c * frames);
+          objective.denoised(xi, output, sigma, result);
+        } else {
+          objective.denoised(xi, cond, sigma, result);
+        }
       });
       return denoised;
     };
@@ -301,18 +347,24 @@ export class GenerationPipeline {
       for (const i of active) if (items[i].isAborted?.()) onAbort(i);
       active = active.filter((i) => !isDone(i) && !items[i].isAborted?.());
       if (active.length === 0) throw new AllAborted();
-      if (active.length !== before) batch = this.unetBatch(active, conditioning);
+      if (active.length !== before) batches = new Map();
       for (const i of active) items[i].onProgress?.(step, total);
     };
 
     return SAMPLER_FUNCTIONS[sampler](denoise, x, sigmas, { ...(isStochastic(sampler) && { noise }), onStep });
   }
 
-  /** U-Net input buffers and tensors for a set of active items, built once per batch shape. */
-  private unetBatch(active: number[], conditioning: Array<ItemConditioning | undefined>) {
+  /**
+   * Network input buffers and tensors for a set of active items: their conditional rows, then an unconditional
+   * row for each item whose `guided` entry is true.
+   */
+  private unetBatch(active: number[], conditioning: Array<ItemConditioning | undefined>, guided: boolean[]) {
     const m = this.manifest;
     const items = active.map((i) => conditioning[i] as ItemConditioning);
-    const cond: BatchConditioning = buildBatchConditioning(items, this.tokenizer.maxLength, m.text_encoder.dim, items[0].globalCond.length);
+    const cond: BatchConditioning = buildBatchConditioning(items, this.tokenizer.maxLength, m.text_encoder.dim, items[0].globalCond.length, {
+      uncond: m.diffusion.uncond,
+      guided,
+    });
     const rows = cond.rows;
     const x = new Float32Array(rows * this.latentSize);
     const t = new Float32Array(rows);
@@ -321,10 +373,10 @@ export class GenerationPipeline {
       [inputs.x]: new ort.Tensor('float32', x, [rows, m.latent_channels, m.window_frames]),
       [inputs.t]: new ort.Tensor('float32', t, [rows]),
       [inputs.cross_attn_cond]: new ort.Tensor('float32', cond.crossAttnCond, [rows, cond.tokens, m.text_encoder.dim]),
-      [inputs.cross_attn_mask]: maskTensor(cond.crossAttnMask, this.maskType, [rows, cond.tokens]),
       [inputs.global_cond]: new ort.Tensor('float32', cond.globalCond, [rows, cond.globalCond.length / rows]),
     };
-    return { x, t, feeds };
+    if (inputs.cross_attn_mask) feeds[inputs.cross_attn_mask] = maskTensor(cond.crossAttnMask, this.maskType ?? 'float32', [rows, cond.tokens]);
+    return { rows, x, t, feeds };
   }
 
   /**

@@ -19,7 +19,10 @@ export interface SamplerOptions {
 
 export type Sampler = (model: Denoiser, x: Float32Array, sigmas: Float64Array, opts?: SamplerOptions) => Promise<Float32Array>;
 
-/** Euler's method on the probability-flow ODE dx/dσ = (x − D(x, σ))/σ (Karras et al. 2022, Algorithm 2 with no churn). */
+/**
+ * Euler's method on the probability-flow ODE dx/dσ = (x − D(x, σ))/σ (Karras et al. 2022, Algorithm 2 with no churn).
+ * With flow times as sigmas and D = x − t·v it is stable-audio-tools' `sample_discrete_euler`, x ← x + (t_next − t)·v.
+ */
 export async function sampleEuler(model: Denoiser, x: Float32Array, sigmas: Float64Array, opts: SamplerOptions = {}): Promise<Float32Array> {
   const steps = sigmas.length - 1;
   x = Float32Array.from(x);
@@ -121,13 +124,38 @@ export async function sampleDpmpp3mSde(model: Denoiser, x: Float32Array, sigmas:
   return x;
 }
 
+/**
+ * Ping-pong sampling for rectified-flow models distilled to few steps (stable-audio-tools' `sample_flow_pingpong`,
+ * SAO Small's sampler): denoise fully, then jump back to the next time with fresh noise,
+ * `x ← (1 − t_next)·D(x, t) + t_next·ε`. Here `sigmas` are flow times t (1 … 0); noise for step i is
+ * `opts.noise(i)`. The last step (t_next = 0) returns the denoised estimate and draws nothing.
+ */
+export async function samplePingpong(model: Denoiser, x: Float32Array, sigmas: Float64Array, opts: SamplerOptions = {}): Promise<Float32Array> {
+  const steps = sigmas.length - 1;
+  x = Float32Array.from(x);
+  for (let i = 0; i < steps; i++) {
+    const denoised = await model(x, sigmas[i]);
+    const tNext = sigmas[i + 1];
+    if (tNext === 0) {
+      x.set(denoised);
+    } else {
+      if (!opts.noise) throw new Error('pingpong needs a noise source');
+      const noise = opts.noise(i);
+      for (let k = 0; k < x.length; k++) x[k] = (1 - tNext) * denoised[k] + tNext * noise[k];
+    }
+    opts.onStep?.(i + 1, steps);
+  }
+  return x;
+}
+
 export const SAMPLER_FUNCTIONS: Record<SamplerName, Sampler> = {
   euler: sampleEuler,
   'dpmpp-2m': sampleDpmpp2m,
   'dpmpp-3m-sde': sampleDpmpp3mSde,
+  pingpong: samplePingpong,
 };
 
 /** Whether the sampler draws fresh noise during sampling (streams 1 + i). */
 export function isStochastic(sampler: SamplerName): boolean {
-  return sampler === 'dpmpp-3m-sde';
+  return sampler === 'dpmpp-3m-sde' || sampler === 'pingpong';
 }

@@ -54,7 +54,7 @@ export class BatchesService {
     private readonly logger: PinoLogger,
   ) {
     logger.setContext(BatchesService.name);
-    this.rowSchema = withModelWindow(catalog.model.windowSeconds, { secondsStartMax: catalog.model.secondsStartMax });
+    this.rowSchema = withModelWindow(catalog.model.windowSeconds, { secondsStartMax: catalog.model.secondsStartMax, samplers: catalog.model.samplers });
   }
 
   async create(tenant: AuthenticatedTenant, rows: BatchRow[], options: BatchOptions): Promise<BatchResource> {

@@ -39,7 +39,7 @@ export class GenerationsService {
     private readonly notifier: OutcomeNotifier,
   ) {
     logger.setContext(GenerationsService.name);
-    this.requestSchema = withModelWindow(catalog.model.windowSeconds, { secondsStartMax: catalog.model.secondsStartMax });
+    this.requestSchema = withModelWindow(catalog.model.windowSeconds, { secondsStartMax: catalog.model.secondsStartMax, samplers: catalog.model.samplers });
   }
 
   /**

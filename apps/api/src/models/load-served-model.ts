@@ -1,3 +1,4 @@
+import { samplersForObjective } from '@chorus/contracts';
 import { readManifest, windowSeconds } from '@chorus/inference';
 import type { ServedModel } from './served-model';
 
@@ -10,7 +11,9 @@ export async function loadServedModel(modelDir: string): Promise<ServedModel> {
     sampleRate: manifest.sample_rate,
     channels: manifest.channels,
     windowSeconds: windowSeconds(manifest),
-    secondsStartMax: manifest.timing.seconds_start.max,
+    // A model without seconds_start conditioning (SAO Small) accepts only 0.
+    secondsStartMax: manifest.timing.seconds_start?.max ?? 0,
+    samplers: samplersForObjective(manifest.diffusion.objective),
     defaults: { steps: manifest.defaults.steps, sampler: manifest.defaults.sampler, cfgScale: manifest.defaults.cfg_scale },
   };
 }

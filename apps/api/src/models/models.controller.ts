@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { OUTPUT_FORMATS, SAMPLERS, modelListSchema, type ModelList } from '@chorus/contracts';
+import { OUTPUT_FORMATS, modelListSchema, type ModelList } from '@chorus/contracts';
 import { ApiProblems, openApiSchema } from '../openapi';
 import { ModelCatalog } from './served-model';
 
@@ -25,7 +25,7 @@ export class ModelsController {
           window_seconds: model.windowSeconds,
           seconds_start_max: model.secondsStartMax,
           defaults: { steps: model.defaults.steps, sampler: model.defaults.sampler, cfg_scale: model.defaults.cfgScale },
-          samplers: [...SAMPLERS],
+          samplers: [...model.samplers],
           output_formats: [...OUTPUT_FORMATS],
         },
       ],

@@ -10,6 +10,8 @@ export interface ServedModel {
   windowSeconds: number;
   /** Largest seconds_start its timing conditioning knows. */
   secondsStartMax: number;
+  /** The samplers it accepts: those of its objective. */
+  samplers: readonly SamplerName[];
   defaults: { steps: number; sampler: SamplerName; cfgScale: number };
 }
 
