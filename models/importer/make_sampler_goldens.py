@@ -134,8 +134,9 @@ class RecordedNoise:
         torch.randn_like = self._orig
 
 
-def trajectory_of(run):
-    """x at the start of every step (from the sampler's callback) and the result: [steps + 1, B, C, L]."""
+def trajectory_of(run, start=None):
+    """x at the start of every step and the result: [steps + 1, B, C, L]. Most upstream samplers call back before
+    their update; `sample_discrete_euler` calls back after it, so for it pass `start` (the first x)."""
     xs, ts = [], []
 
     def callback(info):
@@ -143,7 +144,10 @@ def trajectory_of(run):
         ts.append(float(info["sigma"]))
 
     final = run(callback)
-    return torch.stack(xs + [final]), ts
+    if start is None:
+        return torch.stack(xs + [final]), ts
+    assert torch.equal(xs[-1], final)
+    return torch.stack([start] + xs), ts
 
 
 def save(name, array):
@@ -163,7 +167,8 @@ def sampler_cases(sampling):
     for sampler_type, steps, sigma_max in [("pingpong", 8, 1.0), ("euler", 6, 1.0), ("pingpong", 5, 0.7)]:
         with RecordedNoise(99) as rec:
             traj, ts = trajectory_of(lambda cb: sampling.sample_rf(model, noise, steps=steps, sampler_type=sampler_type,
-                                                                    sigma_max=sigma_max, device="cpu", callback=cb))
+                                                                    sigma_max=sigma_max, device="cpu", callback=cb),
+                                     start=noise if sampler_type == "euler" else None)
         name = f"rf_{sampler_type}_{steps}_{sigma_max}"
         entry = {"name": name, "kind": "sample_rf", "sampler": sampler_type, "steps": steps, "sigma_max": sigma_max,
                  "schedule": "rf_logsnr", "times": ts + [0.0], "start": save(f"{name}.start", noise),
@@ -198,8 +203,8 @@ def sampler_cases(sampling):
 
 def toy_forward_weights():
     g = torch.Generator().manual_seed(5)
-    return {"w": torch.randn([S, D], generator=g, dtype=torch.float64), "p": torch.randn([C], generator=g, dtype=torch.float64),
-            "u": torch.randn([G], generator=g, dtype=torch.float64), "q": torch.randn([L], generator=g, dtype=torch.float64)}
+    # Drawn in float32 (the values the .npy files hold), used in float64.
+    return {k: torch.randn(shape, generator=g).double() for k, shape in [("w", [S, D]), ("p", [C]), ("u", [G]), ("q", [L])]}
 
 
 def make_toy_forward(weights, calls):
@@ -226,6 +231,10 @@ def guidance_cases(dit):
     x = torch.randn([b, C, L], generator=g)
     cond = torch.randn([b, S, D], generator=g)
     neg = torch.randn([b, S, D], generator=g)
+    # The last two tokens are timing tokens. Upstream's callers condition the negative prompt on the same seconds
+    # (interface/interfaces/diffusion_cond.py: {"prompt": negative_prompt, "seconds_start": …, "seconds_total": …}),
+    # so the negative branch carries the same timing tokens.
+    neg[:, S - 2:] = cond[:, S - 2:]
     neg_mask = torch.tensor([[1, 1, 0, 1, 1], [1, 0, 0, 1, 1]], dtype=torch.bool)  # padding at 2 (and 1); timing tokens last
     glob = torch.randn([b, G], generator=g)
     inputs = {"x": save("cfg.x", x), "cross_attn_cond": save("cfg.cross_attn_cond", cond),
