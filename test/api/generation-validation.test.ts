@@ -1,4 +1,4 @@
-import { LIMITS, OUTPUT_FORMATS, SAMPLERS, type ProblemDocument } from '@chorus/contracts';
+import { LIMITS, OUTPUT_FORMATS, SAMPLERS, samplersForObjective, type ProblemDocument } from '@chorus/contracts';
 import { describe, expect, it } from 'vitest';
 import { useApi } from './api-under-test';
 
@@ -94,6 +94,12 @@ describe('POST /v1/generations rejects bad bodies with 400 problems naming each 
     const errors = await expectInvalid({ prompt: 'a pad', sampler: 'ddim', output_format: 'ogg' });
     expect(errors.get('sampler')).toBe(`must be one of ${SAMPLERS.join(', ')}`);
     expect(errors.get('output_format')).toBe(`must be one of ${OUTPUT_FORMATS.join(', ')}`);
+  });
+
+  it("a known sampler the served model's objective does not take, naming the ones it does", async () => {
+    // The served model (chorus-tiny) is a v-objective model; pingpong is for rectified flow.
+    const errors = await expectInvalid({ prompt: 'a pad', sampler: 'pingpong' });
+    expect(errors.get('sampler')).toBe(`must be one of ${samplersForObjective('v').join(', ')} (the samplers the model accepts)`);
   });
 
   it('a webhook URL that is not http(s)', async () => {

@@ -1,5 +1,6 @@
 import { ChorusApiError } from '@chorus/client';
 import { GenerationRepository } from '@chorus/db';
+import { samplersForObjective } from '@chorus/contracts';
 import { readManifest, windowSeconds } from '@chorus/inference';
 import { GenerationQueue } from '@chorus/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +37,7 @@ describe('GET /v1/models', () => {
       channels: manifest.channels,
       window_seconds: windowSeconds(manifest),
       defaults: { steps: manifest.defaults.steps, sampler: manifest.defaults.sampler, cfg_scale: manifest.defaults.cfg_scale },
+      samplers: [...samplersForObjective(manifest.diffusion.objective)],
     });
   });
 });

@@ -157,6 +157,7 @@ describe('chorus generate refuses bad input with one line naming the flag or fil
     ['steps below 1', (out) => ['--prompt', 'hi', '--steps', '0', '--out', out], /--steps.*must be an integer from 1 to 500/],
     ['steps that are not a number', (out) => ['--prompt', 'hi', '--steps', 'many', '--out', out], /--steps.*'many'.*must be an integer from 1 to 500/],
     ['an unknown sampler', (out) => ['--prompt', 'hi', '--sampler', 'ddim', '--out', out], /--sampler.*'ddim'.*euler, dpmpp-2m, dpmpp-3m-sde/],
+    ['a sampler the model does not accept (pingpong on a v-objective model)', (out) => ['--prompt', 'hi', '--sampler', 'pingpong', '--out', out], /--sampler must be one of euler, dpmpp-2m, dpmpp-3m-sde \(the samplers of this model's objective, v\), got "pingpong"/],
     ['an unknown format', (out) => ['--prompt', 'hi', '--format', 'ogg', '--out', out], /--format.*'ogg'.*wav, flac, mp3/],
     ['a seed out of range', (out) => ['--prompt', 'hi', '--seed', '4294967296', '--out', out], /--seed.*must be an integer from 0 to 4294967295/],
     ['a missing model folder', (out) => ['--prompt', 'hi', '--model', '/nonexistent/model', '--out', out], /--model: model folder \/nonexistent\/model does not exist/],

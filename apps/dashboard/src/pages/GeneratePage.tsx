@@ -149,7 +149,7 @@ export function GeneratePage() {
           <Field label="Sampler" error={fieldErrors.sampler}>
             <select name="sampler" value={form.sampler} onChange={(event) => set('sampler', event.target.value)}>
               {!form.sampler && <option value="">model default</option>}
-              {SAMPLERS.map((sampler) => (
+              {(model?.samplers ?? SAMPLERS).map((sampler) => (
                 <option key={sampler} value={sampler}>
                   {sampler}
                 </option>
