@@ -43,6 +43,25 @@ describe('buildBatchConditioning', () => {
   });
 });
 
+describe('buildBatchConditioning for stable-audio-tools guidance (zero_all_tokens)', () => {
+  it('adds unconditional rows only for the guided items, in item order, after every conditional row', () => {
+    const c = buildBatchConditioning([item(1), item(2), item(3, 9)], T, D, G, { uncond: 'zero_all_tokens', guided: [false, true, true] });
+    const tokenRow = (T + 2) * D;
+    expect(c.rows).toBe(5);
+    expect([0, 1, 2].map((r) => row(c.crossAttnCond, r, tokenRow)[0])).toEqual([1, 2, 3]);
+    expect(row(c.crossAttnCond, 3, tokenRow)).toEqual(new Array(tokenRow).fill(0)); // item 2: every token zero
+    expect(row(c.crossAttnCond, 4, tokenRow)).toEqual([9, 9, 9, 9, 0, 0, 103, 103, 103, 103]); // item 3's negative, padding zeroed
+    expect([3, 4].map((r) => row(c.globalCond, r, G))).toEqual([[202, 202], [203, 203]]);
+  });
+
+  it('takes the number of timing tokens from their length (one for SAO Small)', () => {
+    const one = { ...item(1), timingTokens: new Float32Array(D).fill(101) };
+    const c = buildBatchConditioning([one], T, D, G, { uncond: 'zero_all_tokens' });
+    expect(c.tokens).toBe(T + 1);
+    expect(row(c.crossAttnCond, 0, (T + 1) * D)).toEqual([1, 1, 1, 1, 1, 1, 101, 101]);
+  });
+});
+
 describe('TextFeatureCache', () => {
   it('evicts the least recently used prompt beyond its capacity', () => {
     const cache = new TextFeatureCache(2);

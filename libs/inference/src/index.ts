@@ -23,9 +23,30 @@ export {
   ModelLoadError,
 } from './errors';
 export { GenerationPipeline, type ItemOutcome, type PipelineItem, type SampleOptions } from './pipeline';
-export { karrasSigmas, polyexponentialSigmas, sigmasFor, type ScheduleName, type ScheduleParams } from './schedules';
-export { SAMPLER_FUNCTIONS, sampleDpmpp2m, sampleDpmpp3mSde, sampleEuler, type Denoiser, type Sampler } from './samplers';
+export {
+  karrasSigmas,
+  polyexponentialSigmas,
+  rfLinearTimes,
+  rfLogSnrTimes,
+  sigmasFor,
+  timeShift,
+  type DistShift,
+  type ScheduleName,
+  type ScheduleParams,
+} from './schedules';
+export { SAMPLER_FUNCTIONS, sampleDpmpp2m, sampleDpmpp3mSde, sampleEuler, samplePingpong, type Denoiser, type Sampler } from './samplers';
+export { objectiveFor, type ObjectiveParameterization } from './objectives';
+export { denoisedFromFlow } from './rectified-flow';
+export { guide, guidanceApplies, type GuidanceParams } from './guidance';
 export { denoisedFromV, scaleInput, sigmaToT, vScalings } from './v-denoiser';
 export { PHILOX_KEY_TAG, fillNormals, normals, philox4x32 } from './philox';
 export { ByteTokenizer, HfTokenizer, createTokenizer, type TextTokenizer, type TokenizedText } from './tokenizers';
-export { TextFeatureCache, buildBatchConditioning, type BatchConditioning, type ItemConditioning, type TextFeatures } from './conditioning';
+export {
+  TextFeatureCache,
+  buildBatchConditioning,
+  type BatchConditioning,
+  type BatchConditioningOptions,
+  type ItemConditioning,
+  type TextFeatures,
+  type UncondMode,
+} from './conditioning';

@@ -64,6 +64,48 @@ describe('readManifest', () => {
   });
 });
 
+describe('readManifest: objectives, samplers, schedules and guidance', () => {
+  const refusal = async (name: string, edit: (m: Record<string, any>) => void) => ((await readManifest(modelWith(name, edit)).catch((e: unknown) => e)) as Error).message;
+
+  it('refuses a default sampler its objective does not take, naming the ones it does', async () => {
+    expect(await refusal('v-pingpong', (m) => (m.defaults.sampler = 'pingpong'))).toMatch(/defaults\.sampler must be one of euler, dpmpp-2m, dpmpp-3m-sde for objective "v"/);
+    const rf = (m: Record<string, any>) => Object.assign(m.defaults, { sampler: 'dpmpp-3m-sde', schedule: 'rf_logsnr', sigma_max: 1 });
+    expect(await refusal('rf-3msde', (m) => ((m.diffusion.objective = 'rf_denoiser'), rf(m)))).toMatch(/defaults\.sampler must be one of pingpong, euler for objective "rf_denoiser"/);
+  });
+
+  it('refuses a schedule of the other objective, and a flow time above 1', async () => {
+    expect(await refusal('v-rf-schedule', (m) => (m.defaults.schedule = 'rf_logsnr'))).toMatch(/defaults\.schedule must be one of polyexponential, karras for objective "v"/);
+    const rf = (m: Record<string, any>) => {
+      m.diffusion.objective = 'rectified_flow';
+      m.defaults.sampler = 'euler';
+    };
+    expect(await refusal('rf-poly', rf)).toMatch(/defaults\.schedule must be one of rf_logsnr, rf_linear for objective "rectified_flow"/);
+    expect(await refusal('rf-sigma', (m) => (rf(m), (m.defaults.schedule = 'rf_logsnr')))).toMatch(/defaults\.sigma_max must be <= 1 for objective "rectified_flow"/);
+  });
+
+  it('accepts a rectified-flow model without sigma_min and rho, and fills the guidance defaults', async () => {
+    const m = await readManifest(modelWith('rf-ok', (m) => {
+      m.diffusion.objective = 'rf_denoiser';
+      m.diffusion.uncond = 'zero_all_tokens';
+      Object.assign(m.defaults, { sampler: 'pingpong', schedule: 'rf_linear', sigma_max: 1, dist_shift: {} });
+      delete m.defaults.sigma_min;
+      delete m.defaults.rho;
+    }));
+    expect(m.defaults).toMatchObject({ cfg_rescale: 0, cfg_interval: [0, 1], dist_shift: { base_shift: 0.5, max_shift: 1.15, min_length: 256, max_length: 4096, use_sine: false } });
+  });
+
+  it('keeps chorus-tiny on zero_text guidance, which takes no rescale or interval', async () => {
+    expect((await readManifest(MODEL_DIR)).diffusion.uncond).toBe('zero_text');
+    expect(await refusal('zero-text-rescale', (m) => (m.defaults.cfg_rescale = 0.7))).toMatch(/defaults\.cfg_rescale must be 0 with diffusion\.uncond "zero_text"/);
+    expect(await refusal('zero-text-interval', (m) => (m.defaults.cfg_interval = [0.1, 1]))).toMatch(/defaults\.cfg_interval must be \[0, 1\] with diffusion\.uncond "zero_text"/);
+  });
+
+  it('refuses a seconds_start range without its graph input, and dist_shift on a schedule that ignores it', async () => {
+    expect(await refusal('half-start', (m) => delete m.timing.inputs.seconds_start)).toMatch(/timing\.seconds_start and timing\.inputs\.seconds_start must be both present or both absent/);
+    expect(await refusal('shift-poly', (m) => (m.defaults.dist_shift = {}))).toMatch(/defaults\.dist_shift applies only to schedule "rf_linear"/);
+  });
+});
+
 describe('loadManifest', () => {
   it('accepts the shipped model, whose graphs have the names model.json gives', async () => {
     expect((await loadManifest(MODEL_DIR)).name).toBe('chorus-tiny');
