@@ -65,21 +65,27 @@ def export(module, args, path, inputs, outputs, dynamic):
     torch.onnx.export(module.eval(), args, str(path), input_names=inputs, output_names=outputs, dynamic_axes=dynamic, opset_version=17)
 
 
+def build_modules():
+    """The four networks, seeded: make_sampler_goldens.py builds the same ones to run upstream's sampler on them."""
+    torch.manual_seed(2026)
+    return {"text": TextModel().eval(), "conditioners": Conditioners().eval(), "dit": Dit().eval(), "decoder": Decoder().eval()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "fixtures" / "community-split"))
     out = Path(parser.parse_args().out)
     out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(2026)
+    m = build_modules()
     b = {0: "batch"}
-    export(TextModel(), (torch.ones(1, T, dtype=torch.long), torch.ones(1, T, dtype=torch.long)), out / "text_model_float32.onnx",
+    export(m["text"], (torch.ones(1, T, dtype=torch.long), torch.ones(1, T, dtype=torch.long)), out / "text_model_float32.onnx",
            ["ids_in", "mask_in"], ["last_hidden"], {"ids_in": b, "mask_in": b, "last_hidden": b})
-    export(Conditioners(), (torch.ones(1),), out / "conditioners_float32.onnx", ["sec_total"], ["cross_tokens", "global_vec"],
+    export(m["conditioners"], (torch.ones(1),), out / "conditioners_float32.onnx", ["sec_total"], ["cross_tokens", "global_vec"],
            {"sec_total": b, "cross_tokens": b, "global_vec": b})
-    export(Dit(), (torch.zeros(1, C, L), torch.zeros(1), torch.zeros(1, T + 1, D), torch.zeros(1, G)), out / "dit_model_float32.onnx",
+    export(m["dit"], (torch.zeros(1, C, L), torch.zeros(1), torch.zeros(1, T + 1, D), torch.zeros(1, G)), out / "dit_model_float32.onnx",
            ["latents", "timestep", "encoder_states", "global_embedding"], ["velocity"],
            {"latents": b, "timestep": b, "encoder_states": b, "global_embedding": b, "velocity": b})
-    export(Decoder(), (torch.zeros(1, C, L),), out / "autoencoder_float32.onnx", ["z"], ["waveform"],
+    export(m["decoder"], (torch.zeros(1, C, L),), out / "autoencoder_float32.onnx", ["z"], ["waveform"],
            {"z": {0: "batch", 2: "frames"}, "waveform": {0: "batch", 2: "samples"}})
     print(f"wrote {out}")
 

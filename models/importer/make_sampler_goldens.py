@@ -276,6 +276,72 @@ def guidance_cases(dit):
     return {"inputs": inputs, "shape": {"B": b, "C": C, "L": L, "S": S, "D": D, "G": G}, "cases": cases}
 
 
+def byte_tokens(prompt, max_length):
+    """docs/model-contract.md's byte tokenizer (no numeric features): ASCII-lowercased UTF-8 bytes + 1, padded with 0."""
+    data = prompt.translate({c: c + 32 for c in range(65, 91)}).encode("utf-8")[:max_length]
+    ids = torch.zeros(1, max_length, dtype=torch.long)
+    ids[0, :len(data)] = torch.tensor(list(data), dtype=torch.long) + 1
+    return ids, (ids > 0).long()
+
+
+def pipeline_cases(sampling, dit):
+    """Upstream's sampler and DiT guidance driving the community split's networks (the same seeded modules its ONNX
+    graphs were exported from), with our Philox noise (models/training/chorus/prng.py): what the pipeline must give
+    for the same requests (libs/inference/src/community-split.spec.ts)."""
+    sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(HERE.parent / "training"))
+    from chorus.prng import noise as philox_noise
+    import make_community_split as split
+
+    m = split.build_modules()
+    shape = [1, split.C, split.L]
+
+    def conditioning(prompt, seconds_total):
+        ids, mask = byte_tokens(prompt, split.T)
+        features = m["text"](ids, mask)
+        tokens, global_vec = m["conditioners"](torch.tensor([seconds_total], dtype=torch.float32))
+        return torch.cat([features, tokens], dim=1), torch.cat([mask, torch.ones(1, tokens.shape[1], dtype=torch.long)], dim=1), global_vec
+
+    def run(req, sampler_type, steps, scale_phi, cfg_interval):
+        cond, _, global_vec = conditioning(req["prompt"], req["seconds_total"])
+        extra = {"cross_attn_cond": cond, "global_embed": global_vec, "cfg_scale": req["cfg_scale"], "scale_phi": scale_phi,
+                 "cfg_interval": tuple(cfg_interval)}
+        if req.get("negative_prompt"):
+            neg, neg_mask, _ = conditioning(req["negative_prompt"], req["seconds_total"])
+            extra.update(negative_cross_attn_cond=neg, negative_cross_attn_mask=neg_mask)
+        model = dit.DiffusionTransformer.__new__(dit.DiffusionTransformer)
+        torch.nn.Module.__init__(model)
+        model.register_parameter("anchor", torch.nn.Parameter(torch.zeros(1)))
+        model.diffusion_objective = "rf_denoiser"
+        model.transformer_type = "continuous_transformer"
+        model._forward = lambda x, t, cross_attn_cond=None, global_embed=None, **kw: m["dit"](x, t, cross_attn_cond, global_embed)
+        step = iter(range(1, 1000))
+        original = torch.randn_like
+        torch.randn_like = lambda x, *a, **k: torch.from_numpy(philox_noise(req["seed"], next(step), list(x.shape)))
+        try:
+            start = torch.from_numpy(philox_noise(req["seed"], 0, shape))
+            return sampling.sample_rf(lambda x, t, **kw: dit.DiffusionTransformer.forward(model, x, t, **kw), start, steps=steps,
+                                      sampler_type=sampler_type, sigma_max=1, device="cpu", **extra)
+        finally:
+            torch.randn_like = original
+
+    cases = []
+    batches = [
+        ("pingpong_batch", "pingpong", 8, 0.5, [0, 0.9], [
+            {"prompt": "A kick drum", "negative_prompt": "hiss", "seconds_total": 0.5, "cfg_scale": 7, "seed": 3},
+            {"prompt": "a pad", "seconds_total": 0.75, "cfg_scale": 1, "seed": 4},
+            {"prompt": "a snare", "seconds_total": 1, "cfg_scale": 3, "seed": 5},
+        ]),
+        ("euler_plain", "euler", 6, 0, [0, 1], [{"prompt": "a bell", "seconds_total": 0.25, "cfg_scale": 4, "seed": 6}]),
+    ]
+    with torch.no_grad():
+        for name, sampler_type, steps, scale_phi, interval, requests in batches:
+            latents = torch.cat([run(r, sampler_type, steps, scale_phi, interval) for r in requests])
+            cases.append({"name": name, "sampler": sampler_type, "steps": steps, "cfg_rescale": scale_phi, "cfg_interval": interval,
+                          "requests": requests, "latents": save(f"pipeline.{name}", latents)})
+    return cases
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--upstream", default=str(HERE / ".upstream"), help="folder holding stable_audio_tools/ and k-diffusion/")
@@ -287,7 +353,7 @@ def main():
     sampling, dit = load_upstream(root)
     OUT.mkdir(parents=True, exist_ok=True)
     index = {"toy": "toy_v in make_sampler_goldens.py", "shape": {"C": C, "L": L},
-             "samplers": sampler_cases(sampling), "guidance": guidance_cases(dit)}
+             "samplers": sampler_cases(sampling), "guidance": guidance_cases(dit), "pipeline": pipeline_cases(sampling, dit)}
     (OUT / "index.json").write_text(json.dumps(index, indent=1) + "\n")
     print(f"wrote {OUT}")
 

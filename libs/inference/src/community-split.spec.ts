@@ -4,15 +4,30 @@
  * The graphs are models/importer/fixtures/community-split (make_community_split.py): tiny random networks with SAO
  * Small's interfaces (no seconds_start, one timing token, no mask input, rf_denoiser) and none of our names.
  */
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SamplerName } from '@chorus/contracts';
 import { validateGenerationRequest, type GenerationRequest } from './generation';
 import { loadManifest } from './graphs';
+import { readNpyFloat32 } from './npy';
 import { GenerationPipeline, type ItemOutcome } from './pipeline';
 
 const SPLIT_DIR = path.resolve(__dirname, '../../../models/importer/fixtures/community-split');
+const GOLDEN_DIR = path.resolve(__dirname, '../../../models/importer/golden/sampler');
+
+/** make_sampler_goldens.py's `pipeline_cases`: upstream's sampler and guidance on this split's own torch modules. */
+interface PipelineCase {
+  name: string;
+  sampler: SamplerName;
+  steps: number;
+  cfg_rescale: number;
+  cfg_interval: [number, number];
+  requests: Array<{ prompt: string; negative_prompt?: string; seconds_total: number; cfg_scale: number; seed: number }>;
+  latents: string;
+}
+const pipelineCases: PipelineCase[] = JSON.parse(readFileSync(path.join(GOLDEN_DIR, 'index.json'), 'utf8')).pipeline;
 
 const handWritten = {
   name: 'community-sao-small-split',
@@ -103,6 +118,30 @@ describe('a hand-written model.json over a community ONNX split', () => {
     for (let i = 0; i < alone.length; i++) worst = Math.max(worst, Math.abs(alone[i] - beside[i]));
     expect(worst).toBeLessThan(1e-5);
   });
+
+  it.each(pipelineCases.map((c) => [c.name, c] as const))(
+    '%s: latents match upstream sample_rf with DiT guidance driving the same networks, noise and requests (within 1e-5)',
+    async (_, c) => {
+      const expected = readNpyFloat32(path.join(GOLDEN_DIR, c.latents)).data;
+      const latents = await pipeline.sampleLatents(
+        c.requests.map((r) => ({
+          request: request({
+            prompt: r.prompt,
+            ...(r.negative_prompt && { negativePrompt: r.negative_prompt }),
+            secondsTotal: r.seconds_total,
+            cfgScale: r.cfg_scale,
+            seed: r.seed,
+            sampler: c.sampler,
+            steps: c.steps,
+          }),
+        })),
+        { guidance: { cfgRescale: c.cfg_rescale, cfgInterval: c.cfg_interval } },
+      );
+      let worst = 0;
+      for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(latents[i] - expected[i]));
+      expect(worst).toBeLessThan(1e-5);
+    },
+  );
 
   it('refuses a seconds_start (the split has no seconds_start conditioning) and a sampler its objective does not take', () => {
     expect(() => request({ secondsStart: 4 })).toThrow(/secondsStart must be 0 \(the model has no seconds_start conditioning\), got 4/);
