@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { karrasSigmas, polyexponentialSigmas, sigmasFor } from './schedules';
+import { karrasSigmas, polyexponentialSigmas, rfLinearTimes, rfLogSnrTimes, sigmasFor, timeShift } from './schedules';
 
 describe('polyexponentialSigmas (k-diffusion get_sigmas_polyexponential)', () => {
   it('with rho = 1 is log-linear from sigma_max to sigma_min, then 0', () => {
@@ -62,5 +62,37 @@ describe('sigmasFor', () => {
   it('refuses zero steps or an inverted range', () => {
     expect(() => polyexponentialSigmas(0, 0.1, 10)).toThrow(RangeError);
     expect(() => karrasSigmas(3, 10, 0.1)).toThrow(RangeError);
+  });
+});
+
+describe('rectified-flow times (stable-audio-tools sample_rf; checked against upstream in upstream-sampler.spec.ts)', () => {
+  it('rf_logsnr at 8 steps is sigmoid(−linspace(−6, 2, 9)) with its ends pinned to 1 and 0', () => {
+    const t = rfLogSnrTimes(8);
+    expect(t[0]).toBe(1);
+    expect(t[8]).toBe(0);
+    for (let i = 1; i < 8; i++) expect(t[i]).toBeCloseTo(1 / (1 + Math.exp(-6 + i)), 12);
+    expect(t[6]).toBeCloseTo(0.5, 12);
+  });
+
+  it('rf_logsnr below sigma_max 1 starts at sigma_max, the logSNR ramp starting at log((1 − σ)/σ + 1e-6)', () => {
+    const t = rfLogSnrTimes(4, 0.5);
+    expect(t[0]).toBe(0.5);
+    expect(t[1]).toBeCloseTo(1 / (1 + Math.exp(Math.log(1 + 1e-6) + (2 - Math.log(1 + 1e-6)) / 4)), 12);
+  });
+
+  it('rf_linear is linspace(sigma_max, 0, n + 1), and the distribution shift keeps its ends and pushes toward noise', () => {
+    expect(Array.from(rfLinearTimes(4))).toEqual([1, 0.75, 0.5, 0.25, 0]);
+    const shift = { base_shift: 0.5, max_shift: 1.15, min_length: 256, max_length: 4096, use_sine: false };
+    const shifted = rfLinearTimes(4, 1, shift, 256);
+    expect(shifted[0]).toBe(1);
+    expect(shifted[4]).toBe(0);
+    // At the minimum length μ = −0.5: t ← 1 − e^μ/(e^μ + 1/(1 − t) − 1); at t = 0.5 that is 1/(1 + e^−0.5).
+    expect(shifted[2]).toBeCloseTo(1 / (1 + Math.exp(-0.5)), 12);
+    expect(timeShift(0.5, 4096, shift)).toBeCloseTo(1 / (1 + Math.exp(-1.15)), 12);
+  });
+
+  it('refuses a flow time above 1 and zero steps', () => {
+    expect(() => rfLogSnrTimes(8, 1.5)).toThrow(/0 < sigmaMax <= 1/);
+    expect(() => sigmasFor({ schedule: 'rf_linear', steps: 0, sigmaMax: 1 })).toThrow(/steps must be an integer >= 1/);
   });
 });
