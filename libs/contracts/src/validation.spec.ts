@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generationRequestSchema, withModelWindow } from './generation-request';
+import { OBJECTIVES, SAMPLERS, samplersForObjective } from './limits';
 import { fieldErrors } from './validation';
 
 function errorsOf(schema: typeof generationRequestSchema | ReturnType<typeof withModelWindow>, body: unknown) {
@@ -47,5 +48,23 @@ describe('withModelWindow', () => {
       field: 'seconds_start',
       message: "must be a number from 0 to 32 (the model's timing range)",
     });
+  });
+
+  it('refuses a sampler the model does not accept, naming the ones it does', () => {
+    const rf = withModelWindow(11.888, { secondsStartMax: 0, samplers: samplersForObjective('rf_denoiser') });
+    expect(rf.safeParse({ prompt: 'x', sampler: 'pingpong' }).success).toBe(true);
+    expect(errorsOf(rf, { prompt: 'x', sampler: 'dpmpp-3m-sde' })).toEqual([
+      { field: 'sampler', message: 'must be one of pingpong, euler (the samplers the model accepts)' },
+    ]);
+    expect(errorsOf(rf, { prompt: 'x', seconds_start: 1 })[0].message).toBe("must be a number from 0 to 0 (the model's timing range)");
+  });
+});
+
+describe('samplersForObjective', () => {
+  it('gives k-diffusion samplers to v models and sample_rf samplers to rectified flow, all of them known', () => {
+    expect(samplersForObjective('v')).toEqual(['euler', 'dpmpp-2m', 'dpmpp-3m-sde']);
+    expect(samplersForObjective('rectified_flow')).toEqual(['pingpong', 'euler']);
+    expect(samplersForObjective('rf_denoiser')).toEqual(['pingpong', 'euler']);
+    for (const o of OBJECTIVES) for (const s of samplersForObjective(o)) expect(SAMPLERS).toContain(s);
   });
 });
