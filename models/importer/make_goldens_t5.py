@@ -93,7 +93,10 @@ def main() -> None:
     long_mask[1, :137] = 1
     long_ids = long_ids * long_mask  # padding is <pad> = 0, as the tokenizer writes it
     cases = {
-        "tokens16": (torch.tensor([c["input_ids"] for c in chosen]), torch.tensor([c["attention_mask"] for c in chosen])),
+        "tokens16": (
+            torch.tensor([c["encodings"]["16"]["input_ids"] for c in chosen]),
+            torch.tensor([c["encodings"]["16"]["attention_mask"] for c in chosen]),
+        ),
         "random160": (long_ids, long_mask),  # longer than max_distance 128: the last log bucket is clamped
     }
 

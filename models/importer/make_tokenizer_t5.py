@@ -8,7 +8,7 @@
    T5Converter writes): Unigram model, Precompiled normalizer (the model's own nmt_nfkc charsmap), WhitespaceSplit +
    Metaspace pre-tokenizer, TemplateProcessing appending </s>, <extra_id_N> added tokens after the vocabulary.
 3. Encodes PROMPTS with SentencePiece as transformers' slow T5Tokenizer does with
-   `padding="max_length", truncation=True, max_length=N` (pieces, then </s>; truncated to N−1 pieces + </s>; padded
+   `padding="max_length", truncation=True, max_length=N` (N in MAX_LENGTHS) (pieces, then </s>; truncated to N−1 pieces + </s>; padded
    with <pad>=0): golden/t5-tiny-tokens.json, which the TypeScript HfTokenizer must reproduce.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ FIXTURE = HERE / "fixtures" / "t5-tiny"
 GOLDEN = HERE / "golden" / "t5-tiny-tokens.json"
 VOCAB_SIZE = 200
 EXTRA_IDS = 4  # t5-base has 100 (<extra_id_0> … <extra_id_99>), listed after the vocabulary in reverse order
-MAX_LENGTH = 16
+MAX_LENGTHS = (16, 64)  # 16 truncates the longer prompts; 64 holds every prompt whole
 
 WORDS = {
     "instrument": "piano guitar bass drum drums kick snare hihat cymbal synth pad lead pluck strings violin cello flute "
@@ -49,6 +49,10 @@ PROMPTS = [
     "xylophone zither quokka",
     "",
     "dark cinematic riser with heavy distorted bass and a slow sweep over a rising arpeggio in A minor at 140 bpm",
+    # Graphemes of several characters, and characters @huggingface/tokenizers' NFKC stand-in used to get wrong.
+    "cafe\u0301 family \U0001F468\u200d\U0001F469\u200d\U0001F467 flag \U0001F1EF\U0001F1F5",
+    "tab\there, line\nbreak, nel\u0085end, zw\u200bsp, nbsp\u00a0here, \uff5etilde",
+    "\ua7f2 \U00010783 \u0344 \u1100\u1161\u11a8 \u2460 \u3371 \u00bd",
 ]
 
 
@@ -174,11 +178,14 @@ def main() -> None:
     (FIXTURE / "tokenizer.json").write_text(json.dumps(tokenizer_json(sp), ensure_ascii=False, indent=1) + "\n")
     cases = []
     for prompt in PROMPTS:
-        ids, mask = hf_t5_encode(sp, prompt, MAX_LENGTH)
-        cases.append({"prompt": prompt, "pieces": sp.encode(prompt, out_type=str), "input_ids": ids, "attention_mask": mask})
+        encodings = {}
+        for max_length in MAX_LENGTHS:
+            ids, mask = hf_t5_encode(sp, prompt, max_length)
+            encodings[str(max_length)] = {"input_ids": ids, "attention_mask": mask}
+        cases.append({"prompt": prompt, "pieces": sp.encode(prompt, out_type=str), "encodings": encodings})
     GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-    GOLDEN.write_text(json.dumps({"max_length": MAX_LENGTH, "source": f"sentencepiece {spm.__version__}", "cases": cases},
-                                 ensure_ascii=False, indent=1) + "\n")
+    source = f"sentencepiece {spm.__version__} on fixtures/t5-tiny/spiece.model"
+    GOLDEN.write_text(json.dumps({"source": source, "cases": cases}, ensure_ascii=False, indent=1) + "\n")
     print(f"wrote {FIXTURE / 'spiece.model'}, {FIXTURE / 'tokenizer.json'} and {GOLDEN}")
 
 
