@@ -35,22 +35,30 @@ class T5FolderError(ValueError):
 
 
 class T5Config:
+    """The fields of a Hugging Face T5 config.json that the encoder reads (HF's defaults where optional)."""
+
     def __init__(self, raw: dict, where: str):
-        def need(key: str, kind=int):
-            value = raw.get(key)
-            if not isinstance(value, kind) or isinstance(value, bool):
-                raise T5FolderError(f"{where}: '{key}' must be a {kind.__name__} (a Hugging Face T5 config.json has it)")
+        if not isinstance(raw, dict):
+            raise T5FolderError(f"{where}: not a T5 config (expected a JSON object, as in Hugging Face t5-base)")
+
+        def positive_int(key: str, default: int | None = None) -> int:
+            value = raw.get(key, default)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise T5FolderError(f"{where}: '{key}' must be a positive integer (t5-base's config.json has it)")
             return value
 
-        self.vocab_size = need("vocab_size")
-        self.d_model = need("d_model")
-        self.d_kv = need("d_kv")
-        self.d_ff = need("d_ff")
-        self.num_layers = need("num_layers")
-        self.num_heads = need("num_heads")
-        self.num_buckets = raw.get("relative_attention_num_buckets", 32)
-        self.max_distance = raw.get("relative_attention_max_distance", 128)
-        self.eps = float(raw.get("layer_norm_epsilon", 1e-6))
+        self.vocab_size = positive_int("vocab_size")
+        self.d_model = positive_int("d_model")
+        self.d_kv = positive_int("d_kv")
+        self.d_ff = positive_int("d_ff")
+        self.num_layers = positive_int("num_layers")
+        self.num_heads = positive_int("num_heads")
+        self.num_buckets = positive_int("relative_attention_num_buckets", 32)
+        self.max_distance = positive_int("relative_attention_max_distance", 128)
+        eps = raw.get("layer_norm_epsilon", 1e-6)
+        if not isinstance(eps, (int, float)) or isinstance(eps, bool) or eps <= 0:
+            raise T5FolderError(f"{where}: 'layer_norm_epsilon' must be a positive number (t5-base's is 1e-06)")
+        self.eps = float(eps)
         self.feed_forward = raw.get("feed_forward_proj", "relu")
         if self.feed_forward not in FEED_FORWARDS:
             raise T5FolderError(
@@ -220,13 +228,18 @@ def _float32(t: torch.Tensor) -> torch.Tensor:
 
 
 def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    """safetensors: 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, raw data."""
-    data = path.read_bytes()
+    """safetensors: 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, raw data.
+
+    The file is read once into one buffer; the tensors are views of it (no second copy of t5-base's 440 MB).
+    """
+    data = bytearray(path.stat().st_size)
+    with path.open("rb") as f:
+        f.readinto(data)
     if len(data) < 8:
         raise T5FolderError(f"{path}: not a safetensors file (shorter than its 8-byte header length)")
     header_len = int.from_bytes(data[:8], "little")
     try:
-        header = json.loads(data[8 : 8 + header_len])
+        header = json.loads(bytes(data[8 : 8 + header_len]))
     except ValueError as error:
         raise T5FolderError(f"{path}: not a safetensors file (header is not JSON: {error})") from None
     base = 8 + header_len
@@ -238,8 +251,11 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         if dtype is None:
             raise T5FolderError(f"{path}: tensor {name} has dtype {info.get('dtype')}; supported: {', '.join(_SAFETENSORS_DTYPES)}")
         start, end = info["data_offsets"]
-        raw = bytearray(data[base + start : base + end])
-        tensors[name] = (torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)).reshape(info["shape"])
+        count = (end - start) // torch.tensor([], dtype=dtype).element_size()
+        if base + end > len(data) or count != math.prod(info["shape"]):
+            raise T5FolderError(f"{path}: tensor {name} does not fit the file (truncated or a bad header)")
+        flat = torch.frombuffer(data, dtype=dtype, count=count, offset=base + start) if count else torch.empty(0, dtype=dtype)
+        tensors[name] = flat.reshape(info["shape"])
     return tensors
 
 
@@ -254,8 +270,9 @@ def _read_weights(folder: Path) -> dict[str, torch.Tensor]:
     raise T5FolderError(f"{folder}: no T5 weights; provide {' or '.join(WEIGHT_FILES)} (as in Hugging Face t5-base)")
 
 
-def check_t5_folder(t5_dir: str) -> Path:
-    """The folder, once it has config.json, weights and tokenizer.json; else one line naming what to provide."""
+def check_t5_folder(t5_dir: str) -> T5Config:
+    """The folder's config, once it has config.json (valid), weights and tokenizer.json; else one line naming what to
+    provide. Cheap (reads no weights), so the importer can call it before any other work."""
     folder = Path(t5_dir)
     if not folder.is_dir():
         raise T5FolderError(
@@ -266,10 +283,6 @@ def check_t5_folder(t5_dir: str) -> Path:
             raise T5FolderError(f"{folder}: missing {name}; provide the {name} of Hugging Face t5-base")
     if not any((folder / name).is_file() for name in WEIGHT_FILES):
         raise T5FolderError(f"{folder}: no T5 weights; provide {' or '.join(WEIGHT_FILES)} (as in Hugging Face t5-base)")
-    return folder
-
-
-def read_t5_config(folder: Path) -> T5Config:
     path = folder / "config.json"
     try:
         raw = json.loads(path.read_text())
@@ -280,8 +293,8 @@ def read_t5_config(folder: Path) -> T5Config:
 
 def load_t5(t5_dir: str) -> T5Encoder:
     """Our T5 encoder with the folder's weights, loaded strictly (every tensor present, none left over)."""
-    folder = check_t5_folder(t5_dir)
-    config = read_t5_config(folder)
+    config = check_t5_folder(t5_dir)
+    folder = Path(t5_dir)
     state = {k: v for k, v in _read_weights(folder).items() if not k.startswith(UNUSED_PREFIXES)}
     # HF ties encoder.embed_tokens to shared; a checkpoint may carry either name or both (then `shared` wins, as in HF).
     shared = state.get("shared.weight", state.get("encoder.embed_tokens.weight"))
