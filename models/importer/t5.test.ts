@@ -162,9 +162,9 @@ describe('T5 folder refusals', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  /** A copy of the t5-tiny fixture without the file `leaveOut`. */
-  async function fixtureWithout(leaveOut: string) {
-    const folder = path.join(dir, `without-${leaveOut}`);
+  /** A copy of the t5-tiny fixture, in its own folder `name`, without the file `leaveOut`. */
+  async function fixtureWithout(leaveOut: string, name = `without-${leaveOut}`) {
+    const folder = path.join(dir, name);
     await mkdir(folder, { recursive: true });
     for (const name of ['config.json', 'model.safetensors', 'tokenizer.json']) {
       if (name !== leaveOut) await cp(path.join(FIXTURES, 't5-tiny', name), path.join(folder, name));
@@ -177,33 +177,33 @@ describe('T5 folder refusals', () => {
     ['tokenizer.json', /missing tokenizer\.json; provide the tokenizer\.json of Hugging Face t5-base/],
     ['model.safetensors', /no T5 weights; provide model\.safetensors or pytorch_model\.bin/],
   ])('refuses a folder without %s in one line naming what to provide', async (leaveOut, message) => {
-    const result = await exportT5(await fixtureWithout(leaveOut), path.join(dir, 'out.onnx'));
+    const result = await exportT5(await fixtureWithout(leaveOut), path.join(dir, `out-${leaveOut}.onnx`));
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(message);
   });
 
   it('refuses a missing folder in one line naming what to provide', async () => {
-    const result = await exportT5(path.join(dir, 'nope'), path.join(dir, 'out.onnx'));
+    const result = await exportT5(path.join(dir, 'nope'), path.join(dir, 'out-nope.onnx'));
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/no such T5 folder; provide a Hugging Face t5-base folder/);
   });
 
   it('refuses weights that do not fit config.json, naming the tensor', async () => {
-    const folder = await fixtureWithout('none');
+    const folder = await fixtureWithout('none', 'three-layers');
     const config = JSON.parse(await readFile(path.join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
     await writeFile(path.join(folder, 'config.json'), JSON.stringify({ ...config, num_layers: 3 }));
-    const result = await exportT5(folder, path.join(dir, 'out.onnx'));
+    const result = await exportT5(folder, path.join(dir, 'out-three-layers.onnx'));
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/missing tensor encoder\.block\.2\.layer\.0\.SelfAttention\.q\.weight/);
   });
 
   it('refuses an unsupported feed-forward, naming the supported ones', async () => {
-    const folder = await fixtureWithout('none');
+    const folder = await fixtureWithout('none', 'gated-silu');
     const config = JSON.parse(await readFile(path.join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
     await writeFile(path.join(folder, 'config.json'), JSON.stringify({ ...config, feed_forward_proj: 'gated-silu' }));
-    const result = await exportT5(folder, path.join(dir, 'out.onnx'));
+    const result = await exportT5(folder, path.join(dir, 'out-gated-silu.onnx'));
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/feed_forward_proj 'gated-silu' is not supported; supported: relu, gated-gelu/);
   });
