@@ -6,8 +6,11 @@
  * the library's NFKC stand-in for the Precompiled normalizer differed from the charsmap.
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ModelLoadError } from '../errors';
 import { HfTokenizer } from './hf-tokenizer';
 
 const IMPORTER = path.resolve(__dirname, '../../../../models/importer');
@@ -27,5 +30,20 @@ describe('HfTokenizer on a T5 tokenizer.json', () => {
     const { ids, mask } = tokenizer.encode(prompt);
     expect(ints(ids)).toEqual(e.input_ids);
     expect(ints(mask)).toEqual(e.attention_mask);
+  });
+
+  it('refuses a tokenizer.json whose precompiled_charsmap is cut short, naming the file', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'chorus-t5-tok-'));
+    try {
+      const json = JSON.parse(readFileSync(TOKENIZER_FILE, 'utf8'));
+      json.normalizer.precompiled_charsmap = Buffer.from(json.normalizer.precompiled_charsmap, 'base64').subarray(0, 64).toString('base64');
+      const file = path.join(dir, 'tokenizer.json');
+      await writeFile(file, JSON.stringify(json));
+      const load = HfTokenizer.load(file, 16);
+      await expect(load).rejects.toThrow(ModelLoadError);
+      await expect(load).rejects.toThrow(/tokenizer\.json: not a usable tokenizer\.json \(precompiled_charsmap: bad trie size/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
