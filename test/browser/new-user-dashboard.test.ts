@@ -84,10 +84,10 @@ describe('the Generate form', () => {
     expect(await fieldMessage('Steps')).toBe('is not a number: must be an integer from 1 to 500');
     expect(await focusedName()).toBe('steps');
     expect(submitted).toBe(0);
-    await steps.fill('8');
   });
 
   it('moves focus to the first field the API refused after a failed submit', async () => {
+    await page.getByLabel('Steps').fill('8');
     await page.getByLabel('Prompt', { exact: true }).fill('   ');
     await generateButton().click();
     const prompt = page.getByLabel('Prompt', { exact: true });
@@ -116,8 +116,12 @@ describe('the Generate form', () => {
   });
 
   it('shows a queued generation as waiting, with no progress bar and no "0 %"', async () => {
-    const panel = page.locator('article[data-generation-id]').first();
-    await page.locator('article[data-generation-id][data-status="queued"]').first().waitFor();
+    await page.getByLabel('Prompt', { exact: true }).fill('waiting for its turn');
+    await page.getByLabel('Steps').fill('8');
+    await generateButton().click();
+    // No worker runs here: it stays queued.
+    const panel = page.locator('article[data-generation-id][data-status="queued"]', { hasText: 'waiting for its turn' });
+    await panel.waitFor();
     expect(await panel.locator('progress, [role=progressbar]').count()).toBe(0);
     expect(await panel.textContent()).not.toMatch(/\d\s*%/);
     expect(await panel.textContent()).toMatch(/waiting for a worker/i);
@@ -151,7 +155,7 @@ describe('the Generate form', () => {
 
 describe('History', () => {
   it('shows no bar for a queued generation, and a bar with its progress once it runs', async () => {
-    const queued = (await client.listGenerations({ status: 'queued' })).data[0]!;
+    const queued = (await client.listGenerations({ status: 'queued', q: 'waiting for its turn' })).data[0]!;
     await page.getByRole('link', { name: 'History' }).click();
     await heading('History').waitFor();
     const row = page.locator(`.history-list > li[data-generation-id="${queued.id}"]`);
