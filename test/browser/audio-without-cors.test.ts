@@ -63,8 +63,17 @@ describe('audio from a bucket without CORS', () => {
   it('saves the file on "Download WAV" (issue 22, item 18), rather than opening the browser’s player', async () => {
     const row = page.locator(`.history-list > li[data-generation-id="${generationId}"]`);
     const pageUrl = page.url();
-    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), row.getByRole('link', { name: /^Download WAV/ }).click()]);
+    const [download, request] = await Promise.all([
+      page.waitForEvent('download', { timeout: 15_000 }),
+      page.waitForRequest((candidate) => candidate.url().startsWith(api.s3.endpoint), { timeout: 15_000 }),
+      row.getByRole('link', { name: /^Download WAV/ }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe(`${generationId}.wav`);
+    // Saved because the store says so, as any browser honours (headless Chromium saves even a
+    // plain audio response, where a desktop browser would open its player instead).
+    const answer = await fetch(request.url());
+    expect(answer.headers.get('content-disposition')).toBe(`attachment; filename="${generationId}.wav"`);
+    await answer.arrayBuffer();
     const saved = await download.createReadStream();
     const chunks: Buffer[] = [];
     for await (const chunk of saved) chunks.push(Buffer.from(chunk as Buffer));
