@@ -19,7 +19,9 @@ export default defineConfig({
   build: {
     outDir: path.join(import.meta.dirname, 'dist'),
     emptyOutDir: true,
-    sourcemap: true,
+    // Maps are written for debugging a production stack trace, but not linked from the bundle,
+    // and the API does not serve them (apps/api/src/dashboard).
+    sourcemap: 'hidden',
   },
   server: {
     // `npx vite --config apps/dashboard/vite.config.mts` against a farm on :3000 (npm run farm).

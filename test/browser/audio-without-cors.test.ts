@@ -1,45 +1,20 @@
 /**
- * A bucket without a CORS rule for the dashboard (as `npm run farm`'s s3rver, or a new bucket):
- * the page cannot read the bytes, so there is no waveform, but the audio still plays straight
- * from the presigned URL and the page says what to configure. The API and the object store are
+ * A bucket without a CORS rule for the dashboard (a new production bucket, say): the page cannot
+ * read the bytes, so there is no waveform, but the audio still plays straight from the presigned
+ * URL, Download still saves the file, and the page says what to configure. The API and the object store are
  * real; the finished generation is written to them as a worker would leave it.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type ApiUnderTest } from '../api/api-under-test';
 import { launchChromium, saveScreenshot } from './chromium';
+import { toneWav } from './tone-wav';
 
 let api: ApiUnderTest;
 let browser: Browser;
 let page: Page;
 let generationId: string;
-
-/** Two seconds of a 440 Hz stereo tone as 16-bit PCM WAV. */
-function toneWav(seconds: number, sampleRate = 44_100): Uint8Array {
-  const frames = Math.round(seconds * sampleRate);
-  const bytes = new Uint8Array(44 + frames * 4);
-  const view = new DataView(bytes.buffer);
-  const ascii = (offset: number, text: string) => [...text].forEach((char, i) => view.setUint8(offset + i, char.charCodeAt(0)));
-  ascii(0, 'RIFF');
-  view.setUint32(4, 36 + frames * 4, true);
-  ascii(8, 'WAVE');
-  ascii(12, 'fmt ');
-  view.setUint32(16, 16, true);
-  view.setUint16(20, 1, true);
-  view.setUint16(22, 2, true);
-  view.setUint32(24, sampleRate, true);
-  view.setUint32(28, sampleRate * 4, true);
-  view.setUint16(32, 4, true);
-  view.setUint16(34, 16, true);
-  ascii(36, 'data');
-  view.setUint32(40, frames * 4, true);
-  for (let i = 0; i < frames; i++) {
-    const sample = Math.round(0.5 * 32767 * Math.sin((2 * Math.PI * 440 * i) / sampleRate));
-    view.setInt16(44 + i * 4, sample, true);
-    view.setInt16(46 + i * 4, sample, true);
-  }
-  return bytes;
-}
+let wav: Uint8Array;
 
 beforeAll(async () => {
   [api, browser] = await Promise.all([startApi('nocors'), launchChromium()]);
@@ -51,7 +26,7 @@ beforeAll(async () => {
     },
   });
   const key = `generations/${api.tenantA.id}/${generation.id}.wav`;
-  const wav = toneWav(2);
+  wav = toneWav(2);
   await api.s3.putObject(key, wav);
   await api.db.prisma.generation.update({ where: { id: generation.id }, data: { outputKey: key, outputBytes: wav.byteLength } });
   generationId = generation.id;
@@ -84,4 +59,25 @@ describe('audio from a bucket without CORS', () => {
     expect(await row.getByRole('img', { name: /^Spectrogram/ }).count()).toBe(0);
     await saveScreenshot(page, '6-history-bucket-without-cors');
   }, 90_000);
+
+  it('saves the file on "Download WAV" (issue 22, item 18), rather than opening the browser’s player', async () => {
+    const row = page.locator(`.history-list > li[data-generation-id="${generationId}"]`);
+    const pageUrl = page.url();
+    const [download, request] = await Promise.all([
+      page.waitForEvent('download', { timeout: 15_000 }),
+      page.waitForRequest((candidate) => candidate.url().startsWith(api.s3.endpoint), { timeout: 15_000 }),
+      row.getByRole('link', { name: /^Download WAV/ }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`${generationId}.wav`);
+    // Saved because the store says so, as any browser honours (headless Chromium saves even a
+    // plain audio response, where a desktop browser would open its player instead).
+    const answer = await fetch(request.url());
+    expect(answer.headers.get('content-disposition')).toBe(`attachment; filename="${generationId}.wav"`);
+    await answer.arrayBuffer();
+    const saved = await download.createReadStream();
+    const chunks: Buffer[] = [];
+    for await (const chunk of saved) chunks.push(Buffer.from(chunk as Buffer));
+    expect(Buffer.concat(chunks).equals(Buffer.from(wav))).toBe(true);
+    expect(page.url()).toBe(pageUrl);
+  }, 60_000);
 });

@@ -45,8 +45,11 @@ describe('presigned audio URLs', () => {
     expect(stale.status).toBe(403);
     expect(await stale.text()).toMatch(/expired/i);
 
-    // The resource's own audio.url is just as short-lived.
+    // The resource's own audio.url and audio.download_url, and the ?download=1 redirect, are just as short-lived.
     const resource = await api.tenantA.client.getGeneration(generation.id);
     expect(new URL(resource.audio!.url).searchParams.get('X-Amz-Expires')).toBe('2');
+    expect(new URL(resource.audio!.download_url).searchParams.get('X-Amz-Expires')).toBe('2');
+    const download = await fetch(`${api.url}/v1/generations/${generation.id}/audio?download=1`, { headers: api.auth(api.tenantA), redirect: 'manual' });
+    expect(new URL(download.headers.get('location')!).searchParams.get('X-Amz-Expires')).toBe('2');
   });
 });

@@ -9,6 +9,8 @@ import { GENERATION_STATUSES, OUTPUT_FORMATS, SAMPLERS, type GenerationStatus } 
 export const generationAudioSchema = z.object({
   /** Presigned, short-lived GET URL of the object in S3. */
   url: z.string(),
+  /** The same object, answered with `Content-Disposition: attachment; filename="<id>.<format>"`. */
+  download_url: z.string(),
   format: z.enum(OUTPUT_FORMATS),
   bytes: z.number().int(),
   seconds: z.number(),

@@ -124,9 +124,17 @@ export class ObjectStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 
-  /** A short-lived URL anyone can GET the object with. */
-  presignedGetUrl(key: string, expiresSeconds = this.presignExpiresSeconds): Promise<string> {
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresSeconds });
+  /**
+   * A short-lived URL anyone can GET the object with. With `attachmentName`, the store answers
+   * `Content-Disposition: attachment`, so a browser following the URL saves the file instead of playing it.
+   */
+  presignedGetUrl(key: string, options: { expiresSeconds?: number; attachmentName?: string } = {}): Promise<string> {
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ResponseContentDisposition: options.attachmentName ? contentDispositionAttachment(options.attachmentName) : undefined,
+    });
+    return getSignedUrl(this.client, command, { expiresIn: options.expiresSeconds ?? this.presignExpiresSeconds });
   }
 
   /** Throws unless the bucket exists and these credentials reach it (readiness checks). */
@@ -170,4 +178,10 @@ function isRetryable(error: unknown): boolean {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** `attachment; filename="…"` for a plain ASCII file name (generation ids and extensions are). */
+function contentDispositionAttachment(fileName: string): string {
+  if (!/^[\w.-]+$/.test(fileName)) throw new Error(`attachment names are letters, digits, '.', '_' and '-', got ${JSON.stringify(fileName)}`);
+  return `attachment; filename="${fileName}"`;
 }

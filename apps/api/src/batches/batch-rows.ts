@@ -20,8 +20,9 @@ const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
  * A CSV with a header row naming generation fields (`prompt,seconds_total,steps,…`). Empty cells
- * are absent fields; numeric columns become numbers when they look like one (otherwise the text
- * goes to validation, which names the field). Text is kept exactly, `=cmd()` included: it is
+ * are absent fields (an empty prompt cell is an empty prompt, refused as such); numeric columns
+ * become numbers when they look like one (otherwise the text goes to validation, which names the
+ * field). Text is kept exactly, `=cmd()` included: it is
  * stored as a prompt, never evaluated, and escaped wherever a CSV is produced.
  */
 export async function rowsFromCsv(text: string): Promise<ParsedRows> {
@@ -32,7 +33,8 @@ export async function rowsFromCsv(text: string): Promise<ParsedRows> {
       const body: Record<string, unknown> = {};
       for (const [column, cell] of Object.entries(record)) {
         const name = column.trim();
-        if (cell === '') continue;
+        // An empty prompt cell is an empty prompt ("must not be empty"), not a missing column.
+        if (cell === '' && name !== 'prompt') continue;
         body[name] = NUMERIC_COLUMNS.has(name) && NUMBER.test(cell.trim()) ? Number(cell.trim()) : cell;
       }
       rows.push({ row: rows.length + 1, body });

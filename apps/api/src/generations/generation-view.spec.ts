@@ -67,13 +67,13 @@ describe('toGenerationResource', () => {
       sampleRate: 44100,
       channels: 2,
     };
-    const resource = toGenerationResource(succeeded, 'http://s3/presigned');
-    expect(resource.audio).toEqual({ url: 'http://s3/presigned', format: 'wav', bytes: 352844, seconds: 2, sample_rate: 44100, channels: 2 });
+    const resource = toGenerationResource(succeeded, { url: 'http://s3/presigned', downloadUrl: 'http://s3/presigned-attachment' });
+    expect(resource.audio).toEqual({ url: 'http://s3/presigned', download_url: 'http://s3/presigned-attachment', format: 'wav', bytes: 352844, seconds: 2, sample_rate: 44100, channels: 2 });
     expect(resource.timings_ms).toEqual({ queue: 1000, inference: 2000, encode: 100, upload: 300, total: 3500 });
     expect(resource.worker_id).toBe('worker-1');
   });
 
   it('never shows audio for a generation that did not succeed', () => {
-    expect(toGenerationResource({ ...queued, status: 'failed', outputKey: 'k' }, 'http://s3/x').audio).toBeNull();
+    expect(toGenerationResource({ ...queued, status: 'failed', outputKey: 'k' }, { url: 'http://s3/x', downloadUrl: 'http://s3/y' }).audio).toBeNull();
   });
 });

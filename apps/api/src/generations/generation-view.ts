@@ -2,16 +2,16 @@ import type { GenerationResource, GenerationStatus, OutputFormat, SamplerName } 
 import type { Generation } from '@chorus/db';
 
 /**
- * Turns a generation row into the API's resource. `audioUrl` is the presigned URL of its object,
- * given only when the generation succeeded. `servedModel` names the model until a worker records
+ * Turns a generation row into the API's resource. `audioUrls` are the presigned URLs of its object
+ * (to play, and to save as an attachment), given only when the generation succeeded. `servedModel` names the model until a worker records
  * the one that actually ran it.
  */
 export function toGenerationResource(
   row: Generation,
-  audioUrl?: string,
+  audioUrls?: { url: string; downloadUrl: string },
   servedModel?: { name: string; version: string },
 ): GenerationResource {
-  const succeeded = row.status === 'succeeded' && row.outputKey !== null && audioUrl !== undefined;
+  const succeeded = row.status === 'succeeded' && row.outputKey !== null && audioUrls !== undefined;
   return {
     id: row.id,
     status: row.status as GenerationStatus,
@@ -37,7 +37,8 @@ export function toGenerationResource(
     attempts: row.attempts,
     audio: succeeded
       ? {
-          url: audioUrl,
+          url: audioUrls.url,
+          download_url: audioUrls.downloadUrl,
           format: row.outputFormat as OutputFormat,
           bytes: row.outputBytes ?? 0,
           seconds: row.outputSeconds ?? row.secondsTotal,

@@ -25,7 +25,7 @@ import type { Request, Response } from 'express';
 import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { ApiProblems, openApiSchema } from '../openapi';
-import { ProblemException } from '../problem/problem.exception';
+import { ProblemException, validationProblem } from '../problem/problem.exception';
 import { parseOrThrow } from '../validation/parse';
 import { GenerationEventStream } from './generation-event-stream';
 import { GenerationsService } from './generations.service';
@@ -119,10 +119,22 @@ export class GenerationsController {
   }
 
   @Get(':id/audio')
-  @ApiOperation({ summary: 'Redirect to the audio file (a short-lived presigned URL)' })
+  @ApiOperation({
+    summary: 'Redirect to the audio file (a short-lived presigned URL)',
+    description: 'With download=1 the store answers Content-Disposition: attachment; filename="<id>.<format>", so a browser saves the file.',
+  })
+  @ApiQuery({ name: 'download', required: false, enum: ['0', '1'], description: '1: save as a file (attachment) rather than play' })
   @ApiFoundResponse({ description: 'Location is the presigned URL' })
-  @ApiProblems(404, 409)
-  async audio(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string, @Res() response: Response): Promise<void> {
-    response.redirect(302, await this.generations.audioUrl(tenant, id));
+  @ApiProblems(400, 404, 409)
+  async audio(
+    @CurrentTenant() tenant: AuthenticatedTenant,
+    @Param('id') id: string,
+    @Query('download') download: unknown,
+    @Res() response: Response,
+  ): Promise<void> {
+    if (download !== undefined && download !== '0' && download !== '1') {
+      throw validationProblem([{ field: 'download', message: `must be 1 (save as a file) or 0 (play), got ${JSON.stringify(download)}` }]);
+    }
+    response.redirect(302, await this.generations.audioUrl(tenant, id, download === '1'));
   }
 }

@@ -148,17 +148,27 @@ export class GenerationsService {
     return this.view((await this.repository.findForTenant(tenant.id, id)) ?? generation);
   }
 
-  /** The presigned URL of a succeeded generation's audio; 409 while it has none. */
-  async audioUrl(tenant: AuthenticatedTenant, id: string): Promise<string> {
+  /**
+   * The presigned URL of a succeeded generation's audio; 409 while it has none. `download` asks
+   * the store to send it as an attachment (`<id>.<format>`), so a browser saves it.
+   */
+  async audioUrl(tenant: AuthenticatedTenant, id: string, download = false): Promise<string> {
     const generation = await this.find(tenant, id);
     if (generation.status !== 'succeeded' || !generation.outputKey) {
       throw new ProblemException('audio_not_ready', 409, `generation ${id} is ${generation.status}; audio exists once it has succeeded`);
     }
-    return this.store.presignedGetUrl(generation.outputKey);
+    return this.store.presignedGetUrl(generation.outputKey, download ? { attachmentName: audioFileName(generation) } : {});
   }
 
   async view(generation: Generation): Promise<GenerationResource> {
-    const url = generation.status === 'succeeded' && generation.outputKey ? await this.store.presignedGetUrl(generation.outputKey) : undefined;
-    return toGenerationResource(generation, url, this.catalog.model);
+    if (generation.status !== 'succeeded' || !generation.outputKey) return toGenerationResource(generation, undefined, this.catalog.model);
+    const [url, downloadUrl] = await Promise.all([
+      this.store.presignedGetUrl(generation.outputKey),
+      this.store.presignedGetUrl(generation.outputKey, { attachmentName: audioFileName(generation) }),
+    ]);
+    return toGenerationResource(generation, { url, downloadUrl }, this.catalog.model);
   }
 }
+
+/** The name a downloaded file gets: `<generation id>.<format>`. */
+const audioFileName = (generation: Generation) => `${generation.id}.${generation.outputFormat}`;

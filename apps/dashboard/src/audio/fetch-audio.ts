@@ -13,6 +13,8 @@ export class AudioStoreError extends Error {
     readonly url: string,
     /** The browser blocked the read (no CORS rule), though an <audio> element may still play it. */
     readonly blocked: boolean,
+    /** The same object as an attachment: following it saves the file, CORS or not. */
+    readonly downloadUrl: string,
   ) {
     super(message);
   }
@@ -20,25 +22,26 @@ export class AudioStoreError extends Error {
 
 /**
  * The finished file as a Blob, so the waveform, the spectrogram, playback and download all use
- * one copy. A fresh presigned URL comes from the API (old ones expire); the bytes come from the
+ * one copy. Fresh presigned URLs come from the API (old ones expire); the bytes come from the
  * object store, which must let this origin read them (bucket CORS).
  */
 export async function fetchGenerationAudio(client: ChorusClient, generation: GenerationResource, signal: AbortSignal): Promise<Blob> {
-  const url = await client.audioUrl(generation.id);
+  const { audio, status } = await client.getGeneration(generation.id);
   signal.throwIfAborted();
+  if (!audio) throw new AudioStoreError(`generation ${generation.id} is ${status} and has no audio`, '', false, '');
   let response: Response;
   try {
-    response = await fetch(url, { signal });
+    response = await fetch(audio.url, { signal });
   } catch (error) {
     if (signal.aborted) throw error;
     // A network error from a cross-origin GET is, in practice, a bucket without a CORS rule for us.
     throw new AudioStoreError(
       `the object store did not let this page read the file. Its bucket needs a CORS rule allowing GET from ${window.location.origin}.`,
-      url,
+      audio.url,
       true,
+      audio.download_url,
     );
   }
-  if (!response.ok) throw new AudioStoreError(`the object store answered ${response.status} ${response.statusText}`.trim(), url, false);
-  const format = generation.audio?.format ?? generation.output_format;
-  return new Blob([await response.arrayBuffer()], { type: MIME_TYPES[format] ?? 'application/octet-stream' });
+  if (!response.ok) throw new AudioStoreError(`the object store answered ${response.status} ${response.statusText}`.trim(), audio.url, false, audio.download_url);
+  return new Blob([await response.arrayBuffer()], { type: MIME_TYPES[audio.format] ?? 'application/octet-stream' });
 }

@@ -46,11 +46,18 @@ export function GenerationPanel({ id, initial }: { id: string; initial?: Generat
       </header>
       {!isTerminal(generation.status) && (
         <div className="progress-row">
-          <label htmlFor={`progress-${generation.id}`}>{generation.status === 'queued' ? 'Waiting for a worker' : 'Sampling'}</label>
-          <progress id={`progress-${generation.id}`} max={1} value={generation.status === 'queued' ? undefined : progressFraction(generation.progress)}>
-            {Math.round(progressFraction(generation.progress) * 100)}%
-          </progress>
-          <span aria-hidden="true">{Math.round(progressFraction(generation.progress) * 100)}%</span>
+          {generation.status === 'queued' ? (
+            // Nothing has started: a bar (busy or at 0 %) would claim progress there is none of.
+            <p className="waiting">Queued: waiting for a worker.</p>
+          ) : (
+            <>
+              <label htmlFor={`progress-${generation.id}`}>Sampling</label>
+              <progress id={`progress-${generation.id}`} max={1} value={progressFraction(generation.progress)}>
+                {Math.round(progressFraction(generation.progress) * 100)}%
+              </progress>
+              <span aria-hidden="true">{Math.round(progressFraction(generation.progress) * 100)}%</span>
+            </>
+          )}
           <button type="button" className="danger" onClick={cancel} disabled={canceling}>
             Cancel<span className="visually-hidden"> {label}</span>
           </button>
@@ -64,6 +71,9 @@ export function GenerationPanel({ id, initial }: { id: string; initial?: Generat
     </article>
   );
 }
+
+/** Seconds in hundredths, rounded down, so a clip of the whole window never reads longer than the window. */
+export const secondsLabel = (seconds: number) => String(Math.floor(seconds * 100 + 1e-6) / 100);
 
 /** Progress arrives as a fraction 0–1. */
 export const progressFraction = (progress: number | null | undefined) => Math.min(1, Math.max(0, progress ?? 0));
@@ -98,7 +108,7 @@ export function Parameters({ generation, open = true }: { generation: Generation
         <dt>Negative prompt</dt>
         <dd>{generation.negative_prompt || '—'}</dd>
         <dt>Seconds</dt>
-        <dd>{generation.seconds_total}</dd>
+        <dd>{secondsLabel(generation.seconds_total)}</dd>
         <dt>Steps</dt>
         <dd>{generation.steps}</dd>
         <dt>CFG scale</dt>

@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type RefObject } from 'react';
+import { useEffect, useId, useRef, useState, type MouseEvent, type RefObject } from 'react';
 import WaveSurfer from 'wavesurfer.js';
 import type { GenerationResource as Generation } from '@chorus/contracts';
 import { AudioStoreError, fetchGenerationAudio } from '../audio/fetch-audio';
@@ -32,7 +32,9 @@ export function WaveformPlayer({ generation, label, showSpectrogram = true, cont
   const surferRef = useRef<WaveSurfer | null>(null);
   const onFinishRef = useRef(onFinish);
   onFinishRef.current = onFinish;
-  const [downloadUrl, setDownloadUrl] = useState<string | null>(null);
+  // The decoded bytes as a blob: URL (saved without fetching again), or, when the page may not
+  // read the bucket, the presigned attachment URL, which saves the file as a plain navigation.
+  const [download, setDownload] = useState<{ url: string; attachment: boolean } | null>(null);
   const [decoded, setDecoded] = useState<AudioBuffer | null>(null);
   const [playing, setPlaying] = useState(false);
   const [time, setTime] = useState(0);
@@ -75,7 +77,7 @@ export function WaveformPlayer({ generation, label, showSpectrogram = true, cont
     fetchGenerationAudio(client, generation, abort.signal)
       .then(async (blob) => {
         url = URL.createObjectURL(blob);
-        setDownloadUrl(url);
+        setDownload({ url, attachment: false });
         await surfer.load(url);
       })
       .catch((caught: unknown) => {
@@ -84,7 +86,7 @@ export function WaveformPlayer({ generation, label, showSpectrogram = true, cont
           // A media element may play a cross-origin file that fetch may not read: play it
           // directly, and say why there is no waveform or spectrogram.
           media.src = caught.url;
-          setDownloadUrl(caught.url);
+          setDownload({ url: caught.downloadUrl, attachment: true });
           setNotice(`The waveform and spectrogram are unavailable: ${caught.message} The audio plays directly from the store.`);
           return;
         }
@@ -117,6 +119,16 @@ export function WaveformPlayer({ generation, label, showSpectrogram = true, cont
     };
   }, [controlsRef]);
 
+  // Presigned URLs expire: ask for a fresh one when the link is used, keeping the old one as a fallback.
+  const saveWithFreshUrl = (event: MouseEvent<HTMLAnchorElement>) => {
+    event.preventDefault();
+    const fallback = event.currentTarget.href;
+    client.getGeneration(generation.id).then(
+      (latest) => window.location.assign(latest.audio?.download_url ?? fallback),
+      () => window.location.assign(fallback),
+    );
+  };
+
   const format = generation.audio?.format ?? generation.output_format ?? 'wav';
   const duration = decoded?.duration ?? generation.audio?.seconds ?? 0;
 
@@ -133,8 +145,8 @@ export function WaveformPlayer({ generation, label, showSpectrogram = true, cont
         <span id={timeId} className="time" aria-live="off">
           {formatSeconds(time)} / {formatSeconds(duration)}
         </span>
-        {downloadUrl ? (
-          <a className="button secondary" href={downloadUrl} download={`${generation.id}.${format}`}>
+        {download ? (
+          <a className="button secondary" href={download.url} download={`${generation.id}.${format}`} onClick={download.attachment ? saveWithFreshUrl : undefined}>
             Download {format.toUpperCase()}
             <span className="visually-hidden"> of {label}</span>
           </a>

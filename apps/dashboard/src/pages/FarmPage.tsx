@@ -102,38 +102,41 @@ export function FarmPage() {
               {workers.length === 0 ? (
                 <p>No worker has sent a heartbeat in the last hour.</p>
               ) : (
-                <table className="workers">
-                  <thead>
-                    <tr>
-                      <th scope="col">Worker</th>
-                      <th scope="col">State</th>
-                      <th scope="col">Host</th>
-                      <th scope="col">Device</th>
-                      <th scope="col">Model</th>
-                      <th scope="col">Current job</th>
-                      <th scope="col">Last heartbeat</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {workers.map((worker) => (
-                      <tr key={worker.id} data-live={worker.live}>
-                        <th scope="row">
-                          <code>{worker.id}</code>
-                        </th>
-                        <td>
-                          <span className={`badge ${worker.live ? 'status-succeeded' : 'status-failed'}`}>{worker.live ? 'live' : 'silent'}</span>
-                        </td>
-                        <td>{worker.host}</td>
-                        <td>{worker.device}</td>
-                        <td>{worker.model}</td>
-                        <td>{worker.current_generation_id ? <code>{worker.current_generation_id}</code> : 'idle'}</td>
-                        <td>
-                          <time dateTime={worker.last_heartbeat_at}>{secondsAgo(stats.generated_at, worker.last_heartbeat_at)}</time>
-                        </td>
+                // A wide table scrolls inside its own box on a narrow screen, never the page sideways.
+                <div className="table-scroll" role="region" aria-labelledby="workers-heading" tabIndex={0}>
+                  <table className="workers">
+                    <thead>
+                      <tr>
+                        <th scope="col">Worker</th>
+                        <th scope="col">State</th>
+                        <th scope="col">Host</th>
+                        <th scope="col">Device</th>
+                        <th scope="col">Model</th>
+                        <th scope="col">Current job</th>
+                        <th scope="col">Last heartbeat</th>
                       </tr>
-                    ))}
-                  </tbody>
-                </table>
+                    </thead>
+                    <tbody>
+                      {workers.map((worker) => (
+                        <tr key={worker.id} data-live={worker.live}>
+                          <th scope="row">
+                            <code>{worker.id}</code>
+                          </th>
+                          <td>
+                            <span className={`badge ${worker.live ? 'status-succeeded' : 'status-failed'}`}>{worker.live ? 'live' : 'silent'}</span>
+                          </td>
+                          <td>{worker.host}</td>
+                          <td>{worker.device}</td>
+                          <td>{worker.model}</td>
+                          <td>{worker.current_generation_id ? <code>{worker.current_generation_id}</code> : 'idle'}</td>
+                          <td>
+                            <time dateTime={worker.last_heartbeat_at}>{secondsAgo(stats.generated_at, worker.last_heartbeat_at)}</time>
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
               )}
             </section>
           )}

@@ -1,9 +1,9 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { LIMITS, OUTPUT_FORMATS, SAMPLERS, type GenerationRequestBody } from '@chorus/contracts';
 import type { GenerationResource as Generation } from '@chorus/contracts';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { Field } from '../components/Field';
-import { GenerationPanel } from '../components/GenerationPanel';
+import { GenerationPanel, secondsLabel } from '../components/GenerationPanel';
 import { useDraft } from '../draft';
 import { describeError } from '../errors';
 import { useModel } from '../models';
@@ -46,7 +46,13 @@ export function GeneratePage() {
   const [submitted, setSubmitted] = useState<Array<{ id: string; initial?: Generation }>>(() => rememberedSubmissions().map((id) => ({ id })));
   useEffect(() => rememberSubmissions(submitted.map((entry) => entry.id)), [submitted]);
 
-  const windowSeconds = model ? Math.floor(model.window_seconds * 10) / 10 : WINDOW_UNTIL_MODEL_KNOWN;
+  // The model's exact window is the slider's end, so the longest clip the model makes can be asked for.
+  const windowSeconds = model ? model.window_seconds : WINDOW_UNTIL_MODEL_KNOWN;
+  const formRef = useRef<HTMLFormElement>(null);
+  // Bumped when focus should move: to the first field in error after a refused submit, or to the
+  // refilled form after "Use these settings". Effects run once the new state has rendered.
+  const [focusErrors, setFocusErrors] = useState(0);
+  const [revealForm, setRevealForm] = useState(0);
 
   // The model's defaults fill the fields the user has not touched.
   useEffect(() => {
@@ -75,7 +81,20 @@ export function GeneratePage() {
       output_format: draft.output_format ?? current.output_format,
     }));
     setDraft(null);
+    setRevealForm((count) => count + 1);
   }, [draft, setDraft]);
+
+  useEffect(() => {
+    if (revealForm === 0) return;
+    formRef.current?.scrollIntoView({ block: 'start' });
+    formRef.current?.querySelector<HTMLElement>('[name="prompt"]')?.focus({ preventScroll: true });
+  }, [revealForm]);
+
+  useEffect(() => {
+    if (focusErrors === 0) return;
+    const first = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"], .form-error');
+    first?.focus();
+  }, [focusErrors]);
 
   const set = <K extends keyof FormState>(key: K, value: FormState[K]) => {
     setForm((current) => ({ ...current, [key]: value }));
@@ -84,18 +103,28 @@ export function GeneratePage() {
 
   const rollSeed = () => set('seed', String(crypto.getRandomValues(new Uint32Array(1))[0]));
 
-  const submit = async (event: FormEvent) => {
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    setSubmitting(true);
     setFormError(null);
     setFieldErrors({});
+    // A number field holding text the browser cannot read as a number reports an empty value:
+    // refuse it here rather than let the model's default stand in without a word.
+    const unreadable = unreadableNumbers(event.currentTarget);
+    if (Object.keys(unreadable).length > 0) {
+      setFieldErrors(unreadable);
+      setFormError(SEE_FIELD_MESSAGES);
+      setFocusErrors((count) => count + 1);
+      return;
+    }
+    setSubmitting(true);
     try {
       const generation = await client.createGeneration(toRequest(form));
       setSubmitted((current) => [{ id: generation.id, initial: generation }, ...current].slice(0, REMEMBERED_SUBMISSIONS));
     } catch (caught) {
       const readable = describeError(caught);
       setFieldErrors(readable.fields);
-      setFormError(Object.keys(readable.fields).length > 0 ? 'Some settings were not accepted; see the messages next to them.' : readable.message);
+      setFormError(Object.keys(readable.fields).length > 0 ? SEE_FIELD_MESSAGES : readable.message);
+      setFocusErrors((count) => count + 1);
     } finally {
       setSubmitting(false);
     }
@@ -109,10 +138,10 @@ export function GeneratePage() {
       <ErrorMessage message={modelError} />
       {model && (
         <p className="hint">
-          Model <strong>{model.name}</strong> {model.version}: up to {windowSeconds} s of {model.channels === 2 ? 'stereo' : `${model.channels}-channel`} audio at {model.sample_rate / 1000} kHz.
+          Model <strong>{model.name}</strong> {model.version}: up to {secondsLabel(windowSeconds)} s of {model.channels === 2 ? 'stereo' : `${model.channels}-channel`} audio at {model.sample_rate / 1000} kHz.
         </p>
       )}
-      <form className="generate-form" onSubmit={submit} noValidate>
+      <form ref={formRef} className="generate-form" onSubmit={submit} noValidate>
         <Field label="Prompt" error={fieldErrors.prompt}>
           <textarea
             name="prompt"
@@ -127,16 +156,16 @@ export function GeneratePage() {
         <Field label="Negative prompt" hint="What to steer away from (optional)." error={fieldErrors.negative_prompt}>
           <textarea name="negative_prompt" rows={2} maxLength={LIMITS.promptMaxChars} value={form.negative_prompt} onChange={(event) => set('negative_prompt', event.target.value)} />
         </Field>
-        <Field label={`Duration: ${form.seconds_total.toFixed(1)} s`} hint={`From 0.5 to ${windowSeconds} seconds (the model's window).`} error={fieldErrors.seconds_total}>
+        <Field label={`Duration: ${secondsLabel(form.seconds_total)} s`} hint={`From ${SHORTEST_SECONDS} to ${secondsLabel(windowSeconds)} seconds (the model's window).`} error={fieldErrors.seconds_total}>
           <input
             name="seconds_total"
             type="range"
-            min={0.5}
+            min={SHORTEST_SECONDS}
             max={windowSeconds}
-            step={0.5}
+            step="any"
             value={form.seconds_total}
-            aria-valuetext={`${form.seconds_total} seconds`}
-            onChange={(event) => set('seconds_total', Number(event.target.value))}
+            aria-valuetext={`${secondsLabel(form.seconds_total)} seconds`}
+            onChange={(event) => set('seconds_total', toSliderSeconds(Number(event.target.value), windowSeconds))}
           />
         </Field>
         <div className="field-row">
@@ -174,7 +203,7 @@ export function GeneratePage() {
             <DiceIcon />
           </button>
         </div>
-        <ErrorMessage message={formError} />
+        <ErrorMessage message={formError} className="form-error" focusable />
         <button type="submit" disabled={submitting}>
           {submitting ? 'Submitting…' : 'Generate'}
         </button>
@@ -208,6 +237,32 @@ function rememberedSubmissions(): string[] {
 
 function rememberSubmissions(ids: string[]): void {
   sessionStorage.setItem(SUBMISSIONS_STORAGE, JSON.stringify(ids));
+}
+
+const SEE_FIELD_MESSAGES = 'Some settings were not accepted; see the messages next to them.';
+const SHORTEST_SECONDS = 0.5;
+
+
+/** The slider moves freely (step "any"); keep hundredths, and its end exactly at the window. */
+function toSliderSeconds(value: number, windowSeconds: number): number {
+  if (value >= windowSeconds - 0.005) return windowSeconds;
+  return Math.max(SHORTEST_SECONDS, Math.round(value * 100) / 100);
+}
+
+const NUMBER_FIELDS: Record<string, string> = {
+  steps: `must be an integer from ${LIMITS.stepsMin} to ${LIMITS.stepsMax}`,
+  cfg_scale: `must be a number from ${LIMITS.cfgScaleMin} to ${LIMITS.cfgScaleMax}`,
+  seed: `must be an integer from 0 to ${LIMITS.seedMax}, or empty for a random seed`,
+};
+
+/** Number fields whose text the browser could not read as a number (`2e`, `1..5`), with what is allowed. */
+function unreadableNumbers(form: HTMLFormElement): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const [name, allowed] of Object.entries(NUMBER_FIELDS)) {
+    const input = form.elements.namedItem(name);
+    if (input instanceof HTMLInputElement && input.validity.badInput) errors[name] = `is not a number: ${allowed}`;
+  }
+  return errors;
 }
 
 /** Form strings → the API body; blank optional fields are left out so the model's defaults apply. */

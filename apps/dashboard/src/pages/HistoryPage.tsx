@@ -3,7 +3,7 @@ import { GENERATION_STATUSES } from '@chorus/contracts';
 import type { GenerationResource as Generation } from '@chorus/contracts';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { Field } from '../components/Field';
-import { GenerationPanel, progressFraction } from '../components/GenerationPanel';
+import { GenerationPanel, progressFraction, secondsLabel } from '../components/GenerationPanel';
 import { StatusBadge } from '../components/StatusBadge';
 import { WaveformPlayer, type PlayerControls } from '../components/WaveformPlayer';
 import { describeError } from '../errors';
@@ -151,11 +151,12 @@ export function HistoryPage() {
                     {generation.prompt}
                   </label>
                   <StatusBadge status={generation.status} />
-                  {!isTerminal(generation.status) && (
+                  {/* Queued: the badge says so; a bar appears once a worker is sampling. */}
+                  {!isTerminal(generation.status) && generation.status !== 'queued' && (
                     <progress max={1} value={progressFraction(generation.progress)} aria-label={`Progress of “${generation.prompt}”`} />
                   )}
                   <span className="meta">
-                    {generation.seconds_total} s · {new Date(generation.created_at).toLocaleString()}
+                    {secondsLabel(generation.seconds_total)} s · {new Date(generation.created_at).toLocaleString()}
                   </span>
                   <span className="actions">
                     <button
