@@ -234,4 +234,16 @@ describe('chorus batch', () => {
     }
   }, 300_000);
 
+  it.each(['0', '-1'])('refuses --concurrency %s, naming the option and what is allowed, and submits nothing', async (concurrency) => {
+    const file = path.join(dir, `concurrency${concurrency}.jsonl`);
+    await writeFile(file, `{"prompt":"downloaded ${concurrency} at a time","seconds_total":1}\n`);
+
+    const result = await chorus(['batch', file, '--out', path.join(dir, `concurrency${concurrency}`), '--concurrency', concurrency], farm(), 30_000);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(new RegExp(`--concurrency <n>.*'${concurrency}'.*must be a whole number from 1`));
+    expect(await api.db.prisma.generation.count({ where: { prompt: `downloaded ${concurrency} at a time` } })).toBe(0);
+  }, 60_000);
+
 });

@@ -81,6 +81,8 @@ export interface BatchRunResult {
 export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult> {
   const format = batchFormatOf(options.file);
   if (!format) throw new Error(`${options.file}: the batch file must end in .csv, .jsonl or .ndjson`);
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a whole number from 1, got ${concurrency}`);
   const content = await readFile(options.file, 'utf8');
   const fileSha256 = createHash('sha256').update(content).digest('hex');
   const client = new ChorusClient({
@@ -144,7 +146,7 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
       lines = await retrying(() => client.readBatchManifest(batchId), options.signal);
       const width = String(batch.total).length;
       const ready = lines.filter((line) => line.audio && !saved.has(line.row));
-      await eachLimited(ready, options.concurrency ?? 4, async (line) => {
+      await eachLimited(ready, concurrency, async (line) => {
         options.signal?.throwIfAborted();
         const file = path.join(options.out, fileNameFor(line, width));
         if (await isComplete(file, line.audio!.bytes)) {
@@ -267,7 +269,7 @@ export function register(program: Command): void {
     .option('--webhook-url <url>', 'receives batch.completed / batch.canceled')
     .option('--priority <level>', `default priority of rows that give none (${LIMITS.priorityMin} most urgent … ${LIMITS.priorityMax})`, integer)
     .option('--poll-interval <seconds>', 'how often to ask for progress', (value) => integer(value) * 1000, 2000)
-    .option('--concurrency <n>', 'files downloaded at once', integer, 4)
+    .option('--concurrency <n>', 'files downloaded at once (at least 1)', wholeNumberFrom(1), 4)
     .option('--json', 'print the result as JSON instead of a progress bar and summary')
     .action(async (file: string, options: { out: string; webhookUrl?: string; priority?: number; pollInterval: number; concurrency: number; json?: boolean }) => {
       let env: z.infer<typeof envSchema>;
@@ -333,4 +335,11 @@ export function register(program: Command): void {
 function integer(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number');
   return Number(value);
+}
+
+function wholeNumberFrom(min: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min) throw new InvalidArgumentError(`must be a whole number from ${min}`);
+    return Number(value);
+  };
 }
