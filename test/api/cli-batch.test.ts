@@ -246,4 +246,40 @@ describe('chorus batch', () => {
     expect(await api.db.prisma.generation.count({ where: { prompt: `downloaded ${concurrency} at a time` } })).toBe(0);
   }, 60_000);
 
+  it('shows the default --poll-interval in seconds', async () => {
+    const result = await chorus(['batch', '--help'], {});
+
+    expect(result.code).toBe(0);
+    const option = /--poll-interval <seconds>\s+([^]*?)\n\s+--/.exec(result.stdout)?.[1].replace(/\s+/g, ' ');
+    expect(option).toMatch(/in seconds/);
+    expect(option).toMatch(/\(default: 2\)$/);
+  });
+
+  it('asks for progress every 0.5 s with --poll-interval 0.5', async () => {
+    const file = path.join(dir, 'often.jsonl');
+    const out = path.join(dir, 'often');
+    await writeFile(file, '{"prompt":"polled often","seconds_total":1}\n');
+
+    // Without --json and a terminal, each poll prints one "0/1 finished, …" line: time them.
+    const child = spawn(process.execPath, [CHORUS, 'batch', file, '--out', out, '--poll-interval', '0.5'], { cwd: ROOT, env: { ...process.env, ...farm() } });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const polls: number[] = [];
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      for (const _ of chunk.toString().matchAll(/^0\/1 finished/gm)) polls.push(performance.now());
+    });
+    const batchId = await recordedBatch(out, exited);
+    const deadline = Date.now() + 60_000;
+    while (polls.length < 6 && Date.now() < deadline && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (batchId) await fetch(`${api.url}/v1/batches/${batchId}/cancel`, { method: 'POST', headers: api.auth(api.tenantA) });
+    await exited;
+
+    expect(stderr).not.toMatch(/invalid/);
+    expect(polls.length).toBeGreaterThanOrEqual(6);
+    const gaps = polls.slice(1, 6).map((at, i) => at - polls[i]).sort((a, b) => a - b);
+    // Each gap is the interval plus one request to the API; the median shows the interval.
+    expect(gaps[2]).toBeGreaterThanOrEqual(450);
+    expect(gaps[2]).toBeLessThan(1_500);
+  }, 120_000);
 });

@@ -268,7 +268,7 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'folder for the audio files, manifest.jsonl and the resume state')
     .option('--webhook-url <url>', 'receives batch.completed / batch.canceled')
     .option('--priority <level>', `default priority of rows that give none (${LIMITS.priorityMin} most urgent … ${LIMITS.priorityMax})`, integer)
-    .option('--poll-interval <seconds>', 'how often to ask for progress', (value) => integer(value) * 1000, 2000)
+    .option('--poll-interval <seconds>', `how often to ask for progress, in seconds (at least ${MIN_POLL_SECONDS})`, seconds, 2)
     .option('--concurrency <n>', 'files downloaded at once (at least 1)', wholeNumberFrom(1), 4)
     .option('--json', 'print the result as JSON instead of a progress bar and summary')
     .action(async (file: string, options: { out: string; webhookUrl?: string; priority?: number; pollInterval: number; concurrency: number; json?: boolean }) => {
@@ -291,7 +291,7 @@ export function register(program: Command): void {
           apiKey: env.CHORUS_API_KEY,
           webhookUrl: options.webhookUrl,
           priority: options.priority,
-          pollIntervalMs: options.pollInterval,
+          pollIntervalMs: Math.round(options.pollInterval * 1000),
           concurrency: options.concurrency,
           signal: controller.signal,
           onEvent: (event) => {
@@ -342,4 +342,13 @@ function wholeNumberFrom(min: number) {
     if (!/^\d+$/.test(value) || Number(value) < min) throw new InvalidArgumentError(`must be a whole number from ${min}`);
     return Number(value);
   };
+}
+
+/** Faster polling than this only spends the tenant's request rate. */
+const MIN_POLL_SECONDS = 0.1;
+
+function seconds(value: string): number {
+  const number = /^(\d+\.?\d*|\.\d+)$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (!(number >= MIN_POLL_SECONDS)) throw new InvalidArgumentError(`must be a number of seconds from ${MIN_POLL_SECONDS}, such as 0.5 or 2`);
+  return number;
 }
