@@ -1,7 +1,7 @@
 /** `chorus tenants create` and `chorus submit`, run as the installed command (bin/chorus.js → dist). */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -20,9 +20,9 @@ beforeAll(() => {
 });
 
 /** Runs `chorus …`; resolves with its exit code and output instead of throwing on failure. */
-async function chorus(args: string[], env: NodeJS.ProcessEnv) {
+async function chorus(args: string[], env: NodeJS.ProcessEnv, timeout = 60_000) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CHORUS, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, [CHORUS, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
@@ -114,4 +114,13 @@ describe('chorus submit', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('checks the --out folder before queueing anything, as generate does', async () => {
+    const result = await chorus(['submit', '--prompt', 'never queued: no folder', '--seconds-total', '1', '--out', '/nonexistent/dir/a.wav'], env(), 30_000);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual(['chorus: --out /nonexistent/dir/a.wav: folder /nonexistent/dir does not exist']);
+    expect(result.stdout).toBe('');
+    expect(await api.db.prisma.generation.count({ where: { prompt: 'never queued: no folder' } })).toBe(0);
+  });
+
 });
