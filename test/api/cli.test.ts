@@ -123,4 +123,39 @@ describe('chorus submit', () => {
     expect(await api.db.prisma.generation.count({ where: { prompt: 'never queued: no folder' } })).toBe(0);
   });
 
+  it('refuses a --format that contradicts the --out extension, as generate does, and queues nothing', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'chorus-cli-'));
+    const out = path.join(dir, 'x.mp3');
+    try {
+      const result = await chorus(['submit', '--prompt', 'never queued: flac into mp3', '--seconds-total', '1', '--format', 'flac', '--out', out], env(), 30_000);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split('\n')).toEqual([
+        `chorus: --format flac does not match --out ${out} (a .mp3 file); name the file .flac, or leave out --format to follow the extension`,
+      ]);
+      expect(await api.db.prisma.generation.count({ where: { prompt: 'never queued: flac into mp3' } })).toBe(0);
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('without --format, asks for the format of the --out extension, as generate does', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'chorus-cli-'));
+    try {
+      const submitted = chorus(['submit', '--prompt', 'flac by its name', '--seconds-total', '1', '--out', path.join(dir, 'x.flac')], env());
+      // No worker runs in this file: read what was queued, then cancel it so the command ends.
+      let queued: { id: string; output_format: string } | undefined;
+      for (let i = 0; i < 100 && !queued; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        queued = (await api.tenantA.client.listGenerations({ q: 'flac by its name' })).data[0];
+      }
+      expect(queued).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await api.tenantA.client.cancelGeneration(queued!.id);
+      await submitted;
+      expect(queued!.output_format).toBe('flac');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -10,10 +10,19 @@ import path from 'node:path';
 import { OUTPUT_FORMATS, type OutputFormat } from '@chorus/contracts';
 import { UsageError } from './usage-error';
 
-/** The format the extension names, else WAV. */
-export function formatFromExtension(file: string): OutputFormat {
-  const ext = path.extname(file).slice(1).toLowerCase();
-  return (OUTPUT_FORMATS as readonly string[]).includes(ext) ? (ext as OutputFormat) : 'wav';
+/**
+ * `--format` if given, else the format the extension names, else WAV. A `--format` that another
+ * known extension contradicts (`--format flac --out x.mp3`) is refused rather than written.
+ */
+export function outputFormatFor(format: OutputFormat | undefined, out: string): OutputFormat {
+  const ext = path.extname(out).slice(1).toLowerCase();
+  const named = (OUTPUT_FORMATS as readonly string[]).includes(ext) ? (ext as OutputFormat) : undefined;
+  if (format && named && format !== named) {
+    throw new UsageError(
+      `--format ${format} does not match --out ${path.resolve(out)} (a .${ext} file); name the file .${format}, or leave out --format to follow the extension`,
+    );
+  }
+  return format ?? named ?? 'wav';
 }
 
 /** Fails early, before any inference or submission, when the file could not be written. */

@@ -19,7 +19,7 @@ import {
 } from '@chorus/inference';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { checkOutPath, formatFromExtension, writeAtomically } from '../output-file';
+import { checkOutPath, outputFormatFor, writeAtomically } from '../output-file';
 import { DEFAULT_MODEL_DIR, packageRoot } from '../package-root';
 import { UsageError } from '../usage-error';
 
@@ -98,7 +98,7 @@ async function generate(options: GenerateOptions): Promise<void> {
 }
 
 async function generateUntilAborted(options: GenerateOptions, started: number, signal: AbortSignal): Promise<void> {
-  const format = options.format ?? formatFromExtension(options.out);
+  const format = outputFormatFor(options.format, options.out);
   const out = await checkOutPath(options.out);
   const modelDir = options.model ? path.resolve(options.model) : path.join(packageRoot(), DEFAULT_MODEL_DIR);
 

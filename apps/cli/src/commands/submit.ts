@@ -3,7 +3,7 @@ import { ConfigError, OUTPUT_FORMATS, SAMPLERS, parseEnv, type GenerationRequest
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
-import { checkOutPath, writeAtomically } from '../output-file';
+import { checkOutPath, outputFormatFor, writeAtomically } from '../output-file';
 import { UsageError } from '../usage-error';
 
 const envSchema = z.object({
@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .option('--cfg-scale <f>', "classifier-free guidance scale (default: the model's)", parseNumber)
     .addOption(new Option('--sampler <name>', "sampler (default: the model's)").choices(SAMPLERS))
     .option('--seed <n>', 'seed, 0 to 4294967295 (default: chosen by the farm and recorded)', parseNumber)
-    .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS))
+    .addOption(new Option('--format <format>', 'audio format (default: from the --out extension, else wav)').choices(OUTPUT_FORMATS))
     .option('--priority <level>', '1 (most urgent) to 10', parseNumber)
     .option('--webhook-url <url>', 'called when the generation ends')
     .option('--idempotency-key <key>', 'resubmitting with the same key returns the same generation')
@@ -69,6 +69,7 @@ export function register(program: Command): void {
 
 async function submit(client: ChorusClient, options: SubmitOptions): Promise<void> {
   // Checked before submitting, as generate checks before sampling: a bad --out costs no compute or quota.
+  const format = options.out ? outputFormatFor(options.format, options.out) : options.format;
   const out = options.out ? await checkOutPath(options.out) : undefined;
   const body: GenerationRequestBody = {
     prompt: options.prompt,
@@ -79,7 +80,7 @@ async function submit(client: ChorusClient, options: SubmitOptions): Promise<voi
     cfg_scale: options.cfgScale,
     sampler: options.sampler,
     seed: options.seed,
-    output_format: options.format,
+    output_format: format,
     priority: options.priority,
     webhook_url: options.webhookUrl,
   };
