@@ -1,7 +1,7 @@
 /** `chorus tenants create` and `chorus submit`, run as the installed command (bin/chorus.js → dist). */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -20,9 +20,9 @@ beforeAll(() => {
 });
 
 /** Runs `chorus …`; resolves with its exit code and output instead of throwing on failure. */
-async function chorus(args: string[], env: NodeJS.ProcessEnv) {
+async function chorus(args: string[], env: NodeJS.ProcessEnv, timeout = 60_000) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CHORUS, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, [CHORUS, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
@@ -110,6 +110,50 @@ describe('chorus submit', () => {
       expect(result.code).toBe(1);
       expect(result.stdout).toBe(`${id} canceled\n`);
       await expect(readFile(out)).rejects.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('checks the --out folder before queueing anything, as generate does', async () => {
+    const result = await chorus(['submit', '--prompt', 'never queued: no folder', '--seconds-total', '1', '--out', '/nonexistent/dir/a.wav'], env(), 30_000);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual(['chorus: --out /nonexistent/dir/a.wav: folder /nonexistent/dir does not exist']);
+    expect(result.stdout).toBe('');
+    expect(await api.db.prisma.generation.count({ where: { prompt: 'never queued: no folder' } })).toBe(0);
+  });
+
+  it('refuses a --format that contradicts the --out extension, as generate does, and queues nothing', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'chorus-cli-'));
+    const out = path.join(dir, 'x.mp3');
+    try {
+      const result = await chorus(['submit', '--prompt', 'never queued: flac into mp3', '--seconds-total', '1', '--format', 'flac', '--out', out], env(), 30_000);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split('\n')).toEqual([
+        `chorus: --format flac does not match --out ${out} (a .mp3 file); name the file .flac, or leave out --format to follow the extension`,
+      ]);
+      expect(await api.db.prisma.generation.count({ where: { prompt: 'never queued: flac into mp3' } })).toBe(0);
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('without --format, asks for the format of the --out extension, as generate does', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'chorus-cli-'));
+    try {
+      const submitted = chorus(['submit', '--prompt', 'flac by its name', '--seconds-total', '1', '--out', path.join(dir, 'x.flac')], env());
+      // No worker runs in this file: read what was queued, then cancel it so the command ends.
+      let queued: { id: string; output_format: string } | undefined;
+      for (let i = 0; i < 100 && !queued; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        queued = (await api.tenantA.client.listGenerations({ q: 'flac by its name' })).data[0];
+      }
+      expect(queued).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await api.tenantA.client.cancelGeneration(queued!.id);
+      await submitted;
+      expect(queued!.output_format).toBe('flac');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

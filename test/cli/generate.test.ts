@@ -167,6 +167,7 @@ describe('chorus generate refuses bad input with one line naming the flag or fil
     ['a corrupt graph', (out) => ['--prompt', 'hi', '--model', corrupt.badGraph, '--out', out], /bad-graph\/unet\.onnx: cannot load the ONNX graph/],
     ['a wrong input name in model.json', (out) => ['--prompt', 'hi', '--model', corrupt.wrongName, '--out', out], /unet\.onnx: model\.json diffusion\.inputs\.x is "noisy_latent", but the graph's inputs are \["x"/],
     ['an --out folder that does not exist', () => ['--prompt', 'hi', '--out', '/nonexistent/dir/a.wav'], /--out \/nonexistent\/dir\/a\.wav: folder \/nonexistent\/dir does not exist/],
+    ['a --format that contradicts the --out extension', (out) => ['--prompt', 'hi', '--format', 'flac', '--out', out], /--format flac does not match --out \S+\/a\.wav \(a \.wav file\); name the file \.flac, or leave out --format to follow the extension/],
     ['an --out that is a folder', (out) => ['--prompt', 'hi', '--out', path.dirname(out)], /--out .* is a folder/],
     ['an --out that cannot be written', () => ['--prompt', 'hi', '--out', '/proc/chorus-test.wav'], /--out \/proc\/chorus-test\.wav: not writable/],
     ['a missing --out', () => ['--prompt', 'hi'], /required option '--out <file>'/],

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -21,13 +21,24 @@ const envSchema = z.object({
 export const STATE_FILE = '.chorus-batch.json';
 
 interface BatchState {
-  version: 1;
+  version: 2;
   file: string;
   fileSha256: string;
   apiUrl: string;
-  batchId: string;
-  submittedAt: string;
+  /**
+   * Made for this folder and written before submitting: a run interrupted before it learnt the
+   * batch id submits again with the same key, and the API answers with the batch it created.
+   */
+  idempotencyKey: string;
+  priority: number | null;
+  webhookUrl: string | null;
+  /** Null until the API has answered the submission. */
+  batchId: string | null;
+  submittedAt: string | null;
 }
+
+/** Version 1 (before the idempotency key moved here) recorded only the batch; it resumes the same way. */
+type StoredState = BatchState | (Omit<BatchState, 'version' | 'idempotencyKey' | 'priority' | 'webhookUrl' | 'batchId'> & { version: 1; batchId: string });
 
 export interface BatchRunOptions {
   file: string;
@@ -62,40 +73,63 @@ export interface BatchRunResult {
 
 /**
  * Submits a batch file (CSV or JSONL) and downloads each finished file into `out` as it
- * completes. The batch id lives in `out/.chorus-batch.json`; run again with the same file and
- * folder and it resumes the same batch, fetching only files not yet there in full. The
- * submission carries an Idempotency-Key made from the file's hash, so even a run interrupted
- * between submitting and writing its state resumes the same batch rather than starting another.
+ * completes. What resumes the run lives in `out/.chorus-batch.json`, written before submitting:
+ * run again with the same file and folder and it resumes the same batch (even when the first run
+ * was interrupted before the API answered), fetching only files not yet there in full. Another
+ * folder is another run: the same file renders anew.
  */
 export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult> {
   const format = batchFormatOf(options.file);
   if (!format) throw new Error(`${options.file}: the batch file must end in .csv, .jsonl or .ndjson`);
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a whole number from 1, got ${concurrency}`);
   const content = await readFile(options.file, 'utf8');
   const fileSha256 = createHash('sha256').update(content).digest('hex');
-  const client = new ChorusClient({ baseUrl: options.apiUrl, apiKey: options.apiKey });
+  const client = new ChorusClient({
+    baseUrl: options.apiUrl,
+    apiKey: options.apiKey,
+    // Every request stops on the signal, so Ctrl-C works even while a submission waits for its answer.
+    fetch: (input, init) => fetch(input, { ...init, signal: options.signal }),
+  });
   await mkdir(options.out, { recursive: true });
 
   const statePath = path.join(options.out, STATE_FILE);
   const previous = await readState(statePath);
+  if (previous) refuseOtherRun(previous, options, fileSha256, statePath);
+  const state: StoredState = previous ?? {
+    version: 2,
+    file: path.resolve(options.file),
+    fileSha256,
+    apiUrl: options.apiUrl,
+    idempotencyKey: `chorus-batch-${randomUUID()}`,
+    priority: options.priority ?? null,
+    webhookUrl: options.webhookUrl ?? null,
+    batchId: null,
+    submittedAt: null,
+  };
   let batchId: string;
-  if (previous) {
-    if (previous.fileSha256 !== fileSha256 || previous.apiUrl !== options.apiUrl) {
-      throw new Error(
-        `${options.out} holds another batch (${previous.batchId}, from ${previous.file} on ${previous.apiUrl}); ` +
-          `use another --out folder, or delete ${statePath} to start over`,
-      );
-    }
-    batchId = previous.batchId;
+  if (state.batchId) {
+    batchId = state.batchId;
     const batch = await retrying(() => client.getBatch(batchId), options.signal);
     options.onEvent?.({ type: 'resumed', batchId, total: batch.total });
   } else {
-    const batch = await retrying(
-      () => client.createBatch(content, format, { idempotencyKey: `chorus-batch-${fileSha256}`, webhookUrl: options.webhookUrl, priority: options.priority }),
-      options.signal,
-    );
+    const pending = state as BatchState;
+    if (!previous) await writeState(statePath, pending);
+    let batch: BatchResource;
+    try {
+      batch = await retrying(
+        () => client.createBatch(content, format, { idempotencyKey: pending.idempotencyKey, webhookUrl: pending.webhookUrl ?? undefined, priority: pending.priority ?? undefined }),
+        options.signal,
+      );
+    } catch (error) {
+      // Refused (a bad row, a bad option): nothing was created, so nothing is left to resume. A 409
+      // (the same key still in flight) and 429 keep the key: the batch may yet exist under it.
+      if (error instanceof ChorusApiError && error.status < 500 && error.status !== 409 && error.status !== 429) await rm(statePath, { force: true });
+      throw error;
+    }
     batchId = batch.id;
-    await writeState(statePath, { version: 1, file: path.resolve(options.file), fileSha256, apiUrl: options.apiUrl, batchId, submittedAt: new Date().toISOString() });
-    options.onEvent?.({ type: 'submitted', batchId, total: batch.total });
+    await writeState(statePath, { ...pending, batchId, submittedAt: new Date().toISOString() });
+    options.onEvent?.({ type: previous ? 'resumed' : 'submitted', batchId, total: batch.total });
   }
 
   const result: BatchRunResult = { batchId, status: 'queued', total: 0, downloaded: 0, kept: 0, failed: [] };
@@ -112,7 +146,7 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
       lines = await retrying(() => client.readBatchManifest(batchId), options.signal);
       const width = String(batch.total).length;
       const ready = lines.filter((line) => line.audio && !saved.has(line.row));
-      await eachLimited(ready, options.concurrency ?? 4, async (line) => {
+      await eachLimited(ready, concurrency, async (line) => {
         options.signal?.throwIfAborted();
         const file = path.join(options.out, fileNameFor(line, width));
         if (await isComplete(file, line.audio!.bytes)) {
@@ -174,16 +208,31 @@ async function download(url: string, file: string, signal?: AbortSignal): Promis
   await rename(partial, file);
 }
 
-async function readState(file: string): Promise<BatchState | null> {
+/** The folder belongs to one run: another file, farm or set of options is refused, not mixed in. */
+function refuseOtherRun(previous: StoredState, options: BatchRunOptions, fileSha256: string, statePath: string): void {
+  const what = `${options.out} holds ${previous.batchId ? `batch ${previous.batchId}` : 'a batch submitted'} from ${previous.file} on ${previous.apiUrl}`;
+  if (previous.fileSha256 !== fileSha256 || previous.apiUrl !== options.apiUrl) {
+    throw new Error(`${what}; use another --out folder, or delete ${statePath} to start over`);
+  }
+  if (previous.version === 1) return;
+  const given = (flag: string, now: string | number | undefined, then: string | number | null) =>
+    now !== undefined && now !== then
+      ? `submitted ${then === null ? `without ${flag}` : `with ${flag} ${then}`}; resume it with the same ${flag} or none, or use another --out folder to submit the file again`
+      : null;
+  const mismatch = given('--priority', options.priority, previous.priority) ?? given('--webhook-url', options.webhookUrl, previous.webhookUrl);
+  if (mismatch) throw new Error(`${what}, ${mismatch}`);
+}
+
+async function readState(file: string): Promise<StoredState | null> {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as BatchState;
+    return JSON.parse(await readFile(file, 'utf8')) as StoredState;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new Error(`${file} is not a readable batch state (${(error as Error).message}); delete it to start over`);
   }
 }
 
-async function writeState(file: string, state: BatchState): Promise<void> {
+async function writeState(file: string, state: StoredState): Promise<void> {
   await writeFile(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
   await rename(`${file}.tmp`, file);
 }
@@ -219,8 +268,8 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'folder for the audio files, manifest.jsonl and the resume state')
     .option('--webhook-url <url>', 'receives batch.completed / batch.canceled')
     .option('--priority <level>', `default priority of rows that give none (${LIMITS.priorityMin} most urgent … ${LIMITS.priorityMax})`, integer)
-    .option('--poll-interval <seconds>', 'how often to ask for progress', (value) => integer(value) * 1000, 2000)
-    .option('--concurrency <n>', 'files downloaded at once', integer, 4)
+    .option('--poll-interval <seconds>', `how often to ask for progress, in seconds (at least ${MIN_POLL_SECONDS})`, seconds, 2)
+    .option('--concurrency <n>', 'files downloaded at once (at least 1)', wholeNumberFrom(1), 4)
     .option('--json', 'print the result as JSON instead of a progress bar and summary')
     .action(async (file: string, options: { out: string; webhookUrl?: string; priority?: number; pollInterval: number; concurrency: number; json?: boolean }) => {
       let env: z.infer<typeof envSchema>;
@@ -232,6 +281,7 @@ export function register(program: Command): void {
       }
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
+      let resumed = false;
       const bar = options.json || !process.stderr.isTTY ? null : new SingleBar({ format: 'batch {bar} {value}/{total} finished | {downloaded} downloaded | {failed} failed', hideCursor: true });
       try {
         const result = await runBatch({
@@ -241,11 +291,12 @@ export function register(program: Command): void {
           apiKey: env.CHORUS_API_KEY,
           webhookUrl: options.webhookUrl,
           priority: options.priority,
-          pollIntervalMs: options.pollInterval,
+          pollIntervalMs: Math.round(options.pollInterval * 1000),
           concurrency: options.concurrency,
           signal: controller.signal,
           onEvent: (event) => {
             if (event.type === 'submitted' || event.type === 'resumed') {
+              resumed = event.type === 'resumed';
               if (!options.json) process.stderr.write(`${event.type === 'submitted' ? 'submitted' : 'resuming'} batch ${event.batchId} (${event.total} rows)\n`);
               bar?.start(event.total, 0, { downloaded: 0, failed: 0 });
             } else if (event.type === 'progress') {
@@ -265,6 +316,7 @@ export function register(program: Command): void {
               `(${result.downloaded} downloaded now, ${result.kept} already there)\n`,
           );
           for (const failure of result.failed) process.stdout.write(`  row ${failure.row}: ${failure.status}${failure.error ? ` (${failure.error})` : ''}\n`);
+          if (resumed && result.downloaded === 0) process.stderr.write(`nothing new: ${options.out} already held this run; give another --out folder to render ${file} again\n`);
         }
         if (result.failed.length) process.exitCode = 1;
       } catch (error) {
@@ -283,4 +335,20 @@ export function register(program: Command): void {
 function integer(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number');
   return Number(value);
+}
+
+function wholeNumberFrom(min: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min) throw new InvalidArgumentError(`must be a whole number from ${min}`);
+    return Number(value);
+  };
+}
+
+/** Faster polling than this only spends the tenant's request rate. */
+const MIN_POLL_SECONDS = 0.1;
+
+function seconds(value: string): number {
+  const number = /^(\d+\.?\d*|\.\d+)$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (!(number >= MIN_POLL_SECONDS)) throw new InvalidArgumentError(`must be a number of seconds from ${MIN_POLL_SECONDS}, such as 0.5 or 2`);
+  return number;
 }

@@ -3,9 +3,6 @@
  * Every bad input stops before any audio is written, with one line naming the flag or file and what
  * is allowed; the file appears only complete (written beside the target, then renamed into place).
  */
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LIMITS, OUTPUT_FORMATS, SAMPLERS, type OutputFormat, type SamplerName } from '@chorus/contracts';
@@ -22,7 +19,9 @@ import {
 } from '@chorus/inference';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { checkOutPath, outputFormatFor, writeAtomically } from '../output-file';
 import { DEFAULT_MODEL_DIR, packageRoot } from '../package-root';
+import { UsageError } from '../usage-error';
 
 interface GenerateOptions {
   prompt: string;
@@ -38,16 +37,6 @@ interface GenerateOptions {
   model?: string;
   json?: boolean;
   out: string;
-}
-
-/** A bad flag, file or model (exit code 2), or an interrupt (130): one line, nothing written. */
-class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message);
-  }
 }
 
 const FLAG_OF_FIELD: Record<string, string> = {
@@ -109,7 +98,7 @@ async function generate(options: GenerateOptions): Promise<void> {
 }
 
 async function generateUntilAborted(options: GenerateOptions, started: number, signal: AbortSignal): Promise<void> {
-  const format = options.format ?? formatFromExtension(options.out);
+  const format = outputFormatFor(options.format, options.out);
   const out = await checkOutPath(options.out);
   const modelDir = options.model ? path.resolve(options.model) : path.join(packageRoot(), DEFAULT_MODEL_DIR);
 
@@ -192,49 +181,6 @@ function toRequest(manifest: ModelManifest, o: GenerateOptions): GenerationReque
     }
     throw error;
   }
-}
-
-function formatFromExtension(file: string): OutputFormat {
-  const ext = path.extname(file).slice(1).toLowerCase();
-  return (OUTPUT_FORMATS as readonly string[]).includes(ext) ? (ext as OutputFormat) : 'wav';
-}
-
-/** Fails early, before any inference, when the file could not be written. */
-async function checkOutPath(file: string): Promise<string> {
-  const out = path.resolve(file);
-  const existing = await stat(out).catch(() => undefined);
-  if (existing?.isDirectory()) throw new UsageError(`--out ${out} is a folder; give a file path`);
-  const dir = path.dirname(out);
-  const dirStat = await stat(dir).catch(() => undefined);
-  if (!dirStat?.isDirectory()) throw new UsageError(`--out ${out}: folder ${dir} does not exist`);
-  // A real write, not access(): root passes access() for paths it still cannot write (e.g. under /proc).
-  const probe = tempPathFor(out);
-  try {
-    await writeFile(probe, '', { flag: 'wx' });
-    if (existing) await access(out, constants.W_OK);
-  } catch (error) {
-    throw new UsageError(`--out ${out}: not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  } finally {
-    await rm(probe, { force: true });
-  }
-  return out;
-}
-
-/** Writes beside the target, then renames, so an interrupted or failed run leaves no partial file. */
-async function writeAtomically(out: string, bytes: Buffer): Promise<void> {
-  const temp = tempPathFor(out);
-  try {
-    await writeFile(temp, bytes, { flag: 'wx' });
-    await rename(temp, out);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw new UsageError(`--out ${out}: cannot write (${(error as Error).message})`);
-  }
-}
-
-/** A hidden file beside the target, on the same file system so the final rename is atomic. */
-function tempPathFor(out: string): string {
-  return path.join(path.dirname(out), `.${path.basename(out)}.${randomBytes(6).toString('hex')}.part`);
 }
 
 /** A model that cannot be loaded is the user's input, reported as one line naming the file. */

@@ -1,9 +1,10 @@
-import { writeFile } from 'node:fs/promises';
 import { ChorusApiError, ChorusClient } from '@chorus/client';
 import { ConfigError, OUTPUT_FORMATS, SAMPLERS, parseEnv, type GenerationRequestBody, type GenerationResource } from '@chorus/contracts';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
+import { checkOutPath, outputFormatFor, writeAtomically } from '../output-file';
+import { UsageError } from '../usage-error';
 
 const envSchema = z.object({
   CHORUS_API_URL: z.string().url().default('http://127.0.0.1:3000'),
@@ -41,7 +42,7 @@ export function register(program: Command): void {
     .option('--cfg-scale <f>', "classifier-free guidance scale (default: the model's)", parseNumber)
     .addOption(new Option('--sampler <name>', "sampler (default: the model's)").choices(SAMPLERS))
     .option('--seed <n>', 'seed, 0 to 4294967295 (default: chosen by the farm and recorded)', parseNumber)
-    .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS))
+    .addOption(new Option('--format <format>', 'audio format (default: from the --out extension, else wav)').choices(OUTPUT_FORMATS))
     .option('--priority <level>', '1 (most urgent) to 10', parseNumber)
     .option('--webhook-url <url>', 'called when the generation ends')
     .option('--idempotency-key <key>', 'resubmitting with the same key returns the same generation')
@@ -55,6 +56,7 @@ export function register(program: Command): void {
         await submit(client, options);
       } catch (error) {
         if (error instanceof ConfigError) program.error(`chorus: ${error.message}`, { exitCode: 1 });
+        if (error instanceof UsageError) program.error(`chorus: ${error.message}`, { exitCode: error.exitCode });
         if (error instanceof ChorusApiError) {
           const { problem } = error;
           const fields = problem.errors?.map((e) => `\n  ${e.field}: ${e.message}`).join('');
@@ -66,6 +68,9 @@ export function register(program: Command): void {
 }
 
 async function submit(client: ChorusClient, options: SubmitOptions): Promise<void> {
+  // Checked before submitting, as generate checks before sampling: a bad --out costs no compute or quota.
+  const format = options.out ? outputFormatFor(options.format, options.out) : options.format;
+  const out = options.out ? await checkOutPath(options.out) : undefined;
   const body: GenerationRequestBody = {
     prompt: options.prompt,
     negative_prompt: options.negativePrompt,
@@ -75,20 +80,20 @@ async function submit(client: ChorusClient, options: SubmitOptions): Promise<voi
     cfg_scale: options.cfgScale,
     sampler: options.sampler,
     seed: options.seed,
-    output_format: options.format,
+    output_format: format,
     priority: options.priority,
     webhook_url: options.webhookUrl,
   };
   let generation = await client.createGeneration(body, { idempotencyKey: options.idempotencyKey });
   process.stderr.write(`queued ${generation.id} (seed ${generation.seed}, ${generation.seconds_total} s, ${generation.steps} steps)\n`);
 
-  if (options.wait || options.out) generation = await follow(client, generation);
-  if (options.out && generation.status === 'succeeded') {
-    await writeFile(options.out, await client.downloadAudio(generation.id));
-    process.stderr.write(`wrote ${options.out} (${generation.audio?.bytes ?? '?'} bytes)\n`);
+  if (options.wait || out) generation = await follow(client, generation);
+  if (out && generation.status === 'succeeded') {
+    await writeAtomically(out, await client.downloadAudio(generation.id));
+    process.stderr.write(`wrote ${out} (${generation.audio?.bytes ?? '?'} bytes)\n`);
   }
   process.stdout.write(options.json ? `${JSON.stringify(generation)}\n` : `${generation.id} ${generation.status}\n`);
-  if ((options.wait || options.out) && generation.status !== 'succeeded') {
+  if ((options.wait || out) && generation.status !== 'succeeded') {
     process.stderr.write(`generation ${generation.status}${generation.error ? `: ${generation.error}` : ''}\n`);
     process.exitCode = 1;
   }
