@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNpyFloat32, type NpyArray } from '../../libs/inference/src/npy';
 
 const run = promisify(execFile);
-const IMPORTER = import.meta.dirname;
+const IMPORTER = __dirname;
 const GOLDEN = path.join(IMPORTER, 'golden');
 const FIXTURE_CONFIG = path.join(IMPORTER, 'fixtures/oobleck-reduced.json');
 const FIXTURE_CHECKPOINT = path.join(IMPORTER, 'fixtures/oobleck-reduced.safetensors');
@@ -110,6 +110,43 @@ describe('Oobleck VAE graphs against upstream stable-audio-tools (reduced fixtur
   });
 });
 
+/** The fixture checkpoint with its tensors renamed (header rewritten, data untouched). */
+function renamedCheckpoint(to: string, rename: (key: string) => string): void {
+  const buf = readFileSync(FIXTURE_CHECKPOINT);
+  const headerLength = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.toString('utf8', 8, 8 + headerLength));
+  const renamed = Object.fromEntries(Object.entries(header).map(([k, v]) => [k === '__metadata__' ? k : rename(k), v]));
+  const text = Buffer.from(JSON.stringify(renamed));
+  const padded = Buffer.concat([text, Buffer.alloc((8 - (text.length % 8)) % 8, ' ')]);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(padded.length));
+  writeFileSync(to, Buffer.concat([length, padded, buf.subarray(8 + headerLength)]));
+}
+
+describe('Oobleck VAE checkpoints in torch >= 2.1 weight-norm form', () => {
+  let dir: string;
+  let decoder: ort.InferenceSession;
+  beforeAll(async () => {
+    mkdirSync(path.join(IMPORTER, '.build'), { recursive: true });
+    dir = mkdtempSync(path.join(IMPORTER, '.build', 'oobleck-parametrized-'));
+    const checkpoint = path.join(dir, 'parametrized.safetensors');
+    renamedCheckpoint(checkpoint, (key) =>
+      key.replace(/\.weight_g$/, '.parametrizations.weight.original0').replace(/\.weight_v$/, '.parametrizations.weight.original1'),
+    );
+    await python(['export', '--config', FIXTURE_CONFIG, '--checkpoint', checkpoint, '--part', 'decoder', '--frames', String(golden.frames), '--out', dir]);
+    decoder = await ort.InferenceSession.create(path.join(dir, 'vae_decoder.onnx'));
+  }, 300_000);
+  afterAll(async () => {
+    await decoder?.release();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('parametrizations.weight.original0/original1 load as weight_g/weight_v and decode as upstream does', async () => {
+    const { audio } = await decoder.run({ latent: tensor(npy(golden.decoder.input)) });
+    expectClose(audio, npy(golden.decoder.output));
+  });
+});
+
 describe('Oobleck VAE import refusals', () => {
   let dir: string;
   beforeAll(() => {
@@ -131,7 +168,16 @@ describe('Oobleck VAE import refusals', () => {
     const message = await pythonError(['export', '--config', config, '--checkpoint', FIXTURE_CHECKPOINT, '--part', 'decoder', '--frames', '8', '--out', dir]);
     expect(message.split('\n')).toHaveLength(1);
     expect(message).toMatch(/^checkpoint: pretransform\.model\.decoder\.layers\.\S+ has shape \[[\d, ]+\], the config needs \[[\d, ]+\]$/);
-  });
+  }, 120_000);
+
+  it('a checkpoint missing a decoder tensor is refused in one line naming it', async () => {
+    const checkpoint = path.join(dir, 'missing.safetensors');
+    renamedCheckpoint(checkpoint, (key) => (key === 'pretransform.model.decoder.layers.0.bias' ? 'unrelated.bias' : key));
+    const message = await pythonError(['export', '--config', FIXTURE_CONFIG, '--checkpoint', checkpoint, '--part', 'decoder', '--frames', '8', '--out', dir]);
+    expect(message).toBe(
+      "checkpoint: pretransform.model.decoder.layers.0.bias is missing (1 decoder tensors missing); the config's decoder needs it",
+    );
+  }, 120_000);
 
   it('an unsupported VAE option is refused in one line naming the field and what is supported', async () => {
     const config = configWith((p) => (p.config.decoder.config.use_nearest_upsample = true));
@@ -139,7 +185,7 @@ describe('Oobleck VAE import refusals', () => {
     expect(message).toBe(
       'model.pretransform.config.decoder.config.use_nearest_upsample: true is not supported (Stable Audio Open upsamples with transposed convolutions); use false',
     );
-  });
+  }, 120_000);
 });
 
 describe('Oobleck VAE layout at Stable Audio Open size', () => {

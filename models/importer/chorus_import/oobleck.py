@@ -258,6 +258,8 @@ def _weight_norm_tensors(state_dict: Dict[str, torch.Tensor], prefix: str) -> Di
     """
     out = {}
     for key, tensor in state_dict.items():
+        if not key.startswith(("encoder.", "decoder.")):
+            _refuse(f"checkpoint: pretransform.model.{key} is not part of an Oobleck VAE (its tensors are under encoder. and decoder.)")
         if not key.startswith(prefix):
             continue
         key = key[len(prefix):]

@@ -1,0 +1,41 @@
+/**
+ * Times one Oobleck VAE decoder graph in onnxruntime-node (CPU) and reports the process's peak memory.
+ *
+ *   npx tsx models/importer/bench-oobleck.ts DIR/vae_decoder.onnx [runs]
+ *
+ * One process per graph, so the peak resident size (getrusage maxrss) is that graph's alone. Session options are
+ * those libs/inference opens graphs with (graphOptimizationLevel 'all', the default CPU arena). Prints one JSON line.
+ */
+import * as ort from 'onnxruntime-node';
+
+async function main(): Promise<void> {
+  const [file, runsArg] = process.argv.slice(2);
+  if (!file) throw new Error('usage: npx tsx models/importer/bench-oobleck.ts DIR/vae_decoder.onnx [runs]');
+  const runs = Number(runsArg ?? 2);
+
+  const rssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+  const started = performance.now();
+  const session = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all' });
+  const loadMs = Math.round(performance.now() - started);
+  const loadPeakMiB = rssMiB();
+  const meta = session.inputMetadata[0];
+  if (!meta.isTensor) throw new Error(`${file}: the first input is not a tensor`);
+  const dims = meta.shape.map((d) => (typeof d === 'number' ? d : 1));
+  const input = new Float32Array(dims.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < input.length; i++) input[i] = Math.sin(i * 0.37) * 0.8;
+
+  const runMs: number[] = [];
+  let outputDims: readonly number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t = performance.now();
+    const out = await session.run({ [meta.name]: new ort.Tensor('float32', input, dims) });
+    runMs.push(Math.round(performance.now() - t));
+    outputDims = out[session.outputNames[0]].dims;
+  }
+  await session.release();
+  console.log(
+    JSON.stringify({ file, input: dims, output: outputDims, load_ms: loadMs, run_ms: runMs, load_peak_rss_mib: loadPeakMiB, peak_rss_mib: rssMiB() }),
+  );
+}
+
+void main();
