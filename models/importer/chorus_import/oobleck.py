@@ -253,8 +253,7 @@ def oobleck_graph_module(vae_config: dict, part: Part) -> nn.Module:
 def _weight_norm_tensors(state_dict: Dict[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
     """The `part.` tensors in upstream's stored form: `weight_g`/`weight_v` as torch.nn.utils.weight_norm keeps them.
 
-    Also accepted: torch >= 2.1's parametrized form (`parametrizations.weight.original0`/`original1`, the same g and v)
-    and an already folded plain `weight` (v = weight, g = its norm over all but the first dim, which folds back to it).
+    Also accepted: torch >= 2.1's parametrized form (`parametrizations.weight.original0`/`original1`, the same g and v).
     """
     out = {}
     for key, tensor in state_dict.items():
@@ -280,8 +279,8 @@ def build_oobleck(vae_config: dict, state_dict: Dict[str, torch.Tensor], part: P
     """
     module = oobleck_graph_module(vae_config, part)
     tensors = _weight_norm_tensors(state_dict, f"{part}.")
-    expected = module.state_dict()
-    expected_inner = {k[len(part) + 1:]: v for k, v in expected.items()}
+    expected_inner = {k[len(part) + 1:]: v for k, v in module.state_dict().items()}
+    # An already folded plain `weight` is accepted too: v = weight and g = its norm fold back to it.
     for key, tensor in list(tensors.items()):
         if key.endswith(".weight") and key not in expected_inner and f"{key}_v" in expected_inner:
             base = key[: -len("weight")]
