@@ -1,21 +1,27 @@
 /**
  * Times one Oobleck VAE decoder graph in onnxruntime-node (CPU) and reports the process's peak memory.
  *
- *   npx tsx models/importer/bench-oobleck.ts DIR/vae_decoder.onnx [runs]
+ *   npx tsx models/importer/bench-oobleck.ts DIR/vae_decoder.onnx [runs] [--no-arena]
  *
  * One process per graph, so the peak resident size (getrusage maxrss) is that graph's alone. Session options are
- * those libs/inference opens graphs with (graphOptimizationLevel 'all', the default CPU arena). Prints one JSON line.
+ * those libs/inference opens graphs with (graphOptimizationLevel 'all', the default CPU arena); `--no-arena` turns
+ * off onnxruntime's CPU arena and memory pattern, to see what they cost in peak memory. Prints one JSON line.
  */
 import * as ort from 'onnxruntime-node';
 
 async function main(): Promise<void> {
-  const [file, runsArg] = process.argv.slice(2);
-  if (!file) throw new Error('usage: npx tsx models/importer/bench-oobleck.ts DIR/vae_decoder.onnx [runs]');
+  const args = process.argv.slice(2);
+  const noArena = args.includes('--no-arena');
+  const [file, runsArg] = args.filter((a) => a !== '--no-arena');
+  if (!file) throw new Error('usage: npx tsx models/importer/bench-oobleck.ts DIR/vae_decoder.onnx [runs] [--no-arena]');
   const runs = Number(runsArg ?? 2);
+  const options: ort.InferenceSession.SessionOptions = noArena
+    ? { graphOptimizationLevel: 'all', enableCpuMemArena: false, enableMemPattern: false }
+    : { graphOptimizationLevel: 'all' };
 
   const rssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
   const started = performance.now();
-  const session = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(file, options);
   const loadMs = Math.round(performance.now() - started);
   const loadPeakMiB = rssMiB();
   const meta = session.inputMetadata[0];
@@ -34,7 +40,7 @@ async function main(): Promise<void> {
   }
   await session.release();
   console.log(
-    JSON.stringify({ file, input: dims, output: outputDims, load_ms: loadMs, run_ms: runMs, load_peak_rss_mib: loadPeakMiB, peak_rss_mib: rssMiB() }),
+    JSON.stringify({ file, arena: !noArena, input: dims, output: outputDims, load_ms: loadMs, run_ms: runMs, load_peak_rss_mib: loadPeakMiB, peak_rss_mib: rssMiB() }),
   );
 }
 
