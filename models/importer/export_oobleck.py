@@ -1,7 +1,7 @@
 """Exports our Oobleck VAE graphs on their own (tests and measurements; the importer calls chorus_import.oobleck directly).
 
   /usr/bin/python3 models/importer/export_oobleck.py export --config model_config.json --checkpoint model.safetensors \
-      --part encoder|decoder|both --frames N --out DIR [--precision fp32|fp16]
+      --part encoder|decoder|both --frames N|dynamic --out DIR [--precision fp32|fp16]
   /usr/bin/python3 models/importer/export_oobleck.py export --config model_config.json --random --part decoder --frames 256 --out DIR
   /usr/bin/python3 models/importer/export_oobleck.py layout --pretransform-from golden/oobleck-layout.json
 
@@ -33,6 +33,10 @@ def pretransform_of(config_path: str) -> dict:
     if pretransform is None:
         raise SystemExit(f"{config_path}: model.pretransform is missing; a stable-audio-tools model config is expected")
     return pretransform
+
+
+def frames_arg(text: str):
+    return None if text == "dynamic" else int(text)
 
 
 def export(args) -> None:
@@ -82,7 +86,7 @@ def main() -> None:
     p.add_argument("--checkpoint")
     p.add_argument("--random", action="store_true")
     p.add_argument("--part", choices=["encoder", "decoder", "both"], default="both")
-    p.add_argument("--frames", type=int, required=True)
+    p.add_argument("--frames", type=frames_arg, required=True, help="latent frames of the graph, or 'dynamic'")
     p.add_argument("--out", required=True)
     p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32")
     p.set_defaults(run=export)

@@ -110,6 +110,33 @@ describe('Oobleck VAE graphs against upstream stable-audio-tools (reduced fixtur
   });
 });
 
+describe('Oobleck VAE graphs with a dynamic length (--frames dynamic)', () => {
+  let dir: string;
+  let encoder: ort.InferenceSession;
+  let decoder: ort.InferenceSession;
+  beforeAll(async () => {
+    mkdirSync(path.join(IMPORTER, '.build'), { recursive: true });
+    dir = mkdtempSync(path.join(IMPORTER, '.build', 'oobleck-dynamic-'));
+    await python(['export', '--config', FIXTURE_CONFIG, '--checkpoint', FIXTURE_CHECKPOINT, '--part', 'both', '--frames', 'dynamic', '--out', dir]);
+    encoder = await ort.InferenceSession.create(path.join(dir, 'vae_encoder.onnx'));
+    decoder = await ort.InferenceSession.create(path.join(dir, 'vae_decoder.onnx'));
+  }, 300_000);
+  afterAll(async () => {
+    await encoder?.release();
+    await decoder?.release();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('graphs traced at 4 frames declare a free length and reproduce upstream at the goldens 8 frames', async () => {
+    expect(encoder.inputMetadata[0]).toMatchObject({ name: 'audio', shape: ['batch', 2, 'samples'] });
+    expect(decoder.inputMetadata[0]).toMatchObject({ name: 'latent', shape: ['batch', 64, 'frames'] });
+    const { latent } = await encoder.run({ audio: tensor(npy(golden.encoder.input)) });
+    expectClose(latent, npy(golden.encoder.output));
+    const { audio } = await decoder.run({ latent: tensor(npy(golden.decoder.input)) });
+    expectClose(audio, npy(golden.decoder.output));
+  });
+});
+
 /** The fixture checkpoint with its tensors renamed (header rewritten, data untouched). */
 function renamedCheckpoint(to: string, rename: (key: string) => string): void {
   const buf = readFileSync(FIXTURE_CHECKPOINT);

@@ -309,49 +309,61 @@ def fold_weight_norm(module: nn.Module) -> None:
             remove_weight_norm(sub)
 
 
-def export_oobleck(module: nn.Module, part: Part, out_path: str, frames: int, precision: str = "fp32") -> dict:
+# With no fixed length, the graph is traced this short: convolutions carry no length, so any length then works.
+DYNAMIC_TRACE_FRAMES = 4
+
+
+def export_oobleck(module: nn.Module, part: Part, out_path: str, frames: Optional[int], precision: str = "fp32") -> dict:
     """Writes the ONNX graph (opset 17, batch dynamic, length fixed to `frames` latent frames). Returns its io description.
 
     encoder: input `audio` float32 [B, io_channels, frames*ratio] -> output `latent` float32 [B, latent_dim, frames].
     decoder: input `latent` float32 [B, latent_dim, frames] -> output `audio` float32 [B, io_channels, frames*ratio].
+    frames None: the length axis is dynamic too (`frames` / `samples`, audio a multiple of the ratio). The ops are the
+    same; only the declared shapes differ. Tracing then runs a 4-frame forward instead of a full window (at 1024
+    frames that forward took most of a 19-minute export here).
     precision 'fp16' is accepted and writes the float32 graph: Debian's torch 1.13 cannot run float16 convolutions on
     the CPU, which tracing needs, and upstream keeps this VAE in float32 too (its `model_half` is off for SAO).
     """
     if precision not in ("fp32", "fp16"):
         raise ValueError(f"precision: {precision!r} is not supported; use fp32 or fp16")
-    if not isinstance(frames, int) or frames <= 0:
-        raise ValueError(f"frames: must be a positive integer, got {frames!r}")
+    if frames is not None and (not isinstance(frames, int) or frames <= 0):
+        raise ValueError(f"frames: must be a positive integer or None (dynamic length), got {frames!r}")
+    trace_frames = frames or DYNAMIC_TRACE_FRAMES
     if part == "encoder":
         inner = module.encoder
-        channels = inner.layers[0].in_channels
         ratio = _downsampling_ratio(inner)
-        example = torch.zeros(1, channels, frames * ratio)
-        names = (["audio"], ["latent"])
-        out_shape = [None, module.latent_dim, frames]
+        example = torch.zeros(1, inner.layers[0].in_channels, trace_frames * ratio)
+        names = ("audio", "latent")
+        length_names = ("samples", "frames")
+        shapes = ([None, example.shape[1], frames and frames * ratio], [None, module.latent_dim, frames])
     elif part == "decoder":
         inner = module.decoder
-        example = torch.zeros(1, inner.layers[0].in_channels, frames)
         ratio = _downsampling_ratio(inner)
-        names = (["latent"], ["audio"])
-        out_shape = [None, _last_conv(inner).out_channels, frames * ratio]
+        example = torch.zeros(1, inner.layers[0].in_channels, trace_frames)
+        names = ("latent", "audio")
+        length_names = ("frames", "samples")
+        shapes = ([None, example.shape[1], frames], [None, _last_conv(inner).out_channels, frames and frames * ratio])
     else:
         raise ValueError(f"part: {part!r} is not supported; use 'encoder' or 'decoder'")
     if any(hasattr(m, "weight_g") for m in module.modules()):
         raise ValueError("export_oobleck: fold the weight norm first (build_oobleck does)")
+    axes = [{0: "batch"}, {0: "batch"}]
+    if frames is None:
+        axes = [{0: "batch", 2: length_names[0]}, {0: "batch", 2: length_names[1]}]
     with torch.no_grad():
         torch.onnx.export(
             module.eval(),
             (example,),
             out_path,
             opset_version=17,
-            input_names=names[0],
-            output_names=names[1],
-            dynamic_axes={names[0][0]: {0: "batch"}, names[1][0]: {0: "batch"}},
+            input_names=[names[0]],
+            output_names=[names[1]],
+            dynamic_axes={names[0]: axes[0], names[1]: axes[1]},
             do_constant_folding=True,
         )
     return {
-        "inputs": {names[0][0]: [None, *example.shape[1:]]},
-        "outputs": {names[1][0]: out_shape},
+        "inputs": {names[0]: shapes[0]},
+        "outputs": {names[1]: shapes[1]},
         "frames": frames,
         "downsampling_ratio": ratio,
         "precision": "fp32",
