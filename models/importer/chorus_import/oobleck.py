@@ -13,7 +13,6 @@ The graphs (upstream `AutoencoderPretransform.encode/decode` with the VAE bottle
   (then tanh when the autoencoder config asks for `soft_clip`).
 """
 import math
-import sys
 from typing import Dict, Literal, Optional
 
 import torch
@@ -27,7 +26,7 @@ DECODER_KEYS = {
     "out_channels", "channels", "latent_dim", "c_mults", "strides", "use_snake", "antialias_activation",
     "use_nearest_upsample", "final_tanh",
 }
-# Keys of the autoencoder config that change nothing in the graphs.
+# The fields of an Oobleck autoencoder config (`model.pretransform.config`); in/out_channels only steer upstream's input padding.
 AUTOENCODER_KEYS = {"encoder", "decoder", "bottleneck", "latent_dim", "downsampling_ratio", "io_channels", "in_channels", "out_channels"}
 # Pretransform keys that only say how upstream runs it (half precision, one item at a time, in chunks), not what it computes.
 PRETRANSFORM_KEYS = {"type", "config", "scale", "model_half", "iterate_batch", "chunked", "enable_grad"}
