@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, OUTPUT_FORMATS, SAMPLERS } from './limits';
+import { LIMITS, OUTPUT_FORMATS, SAMPLERS, secondsTotalAllowed } from './limits';
 
 // Each field carries one message that states what is allowed, whatever was wrong with the value
 // (wrong type, NaN, out of range), so a 400 always tells the caller the range to fix it with.
@@ -11,62 +11,61 @@ const text = (max: number) => `must be a string of at most ${max} characters`;
 const NO_NUL = 'must not contain NUL characters (U+0000)';
 const hasNoNul = (value: string) => !value.includes('\u0000');
 
-/**
- * The body of `POST /v1/generations` (snake_case on the wire). Model-dependent bounds
- * (seconds_total against the window) are checked by `withModelWindow`, once the model is known.
- */
-export const generationRequestSchema = z
-  .object({
-    prompt: z
-      .string({ error: `is required: ${text(LIMITS.promptMaxChars)}` })
-      .trim()
-      .min(1, 'must not be empty')
-      .max(LIMITS.promptMaxChars, `must be at most ${LIMITS.promptMaxChars} characters`)
-      .refine(hasNoNul, NO_NUL),
-    negative_prompt: z
-      .string({ error: text(LIMITS.promptMaxChars) })
-      .max(LIMITS.promptMaxChars, `must be at most ${LIMITS.promptMaxChars} characters`)
-      .refine(hasNoNul, NO_NUL)
-      .optional(),
-    seconds_start: z.number({ error: between(0, LIMITS.secondsStartMax) }).min(0).max(LIMITS.secondsStartMax).optional(),
-    seconds_total: z.number({ error: 'must be a number of seconds > 0' }).gt(0).optional(),
-    steps: z.number({ error: integerBetween(LIMITS.stepsMin, LIMITS.stepsMax) }).int().min(LIMITS.stepsMin).max(LIMITS.stepsMax).optional(),
-    cfg_scale: z.number({ error: between(LIMITS.cfgScaleMin, LIMITS.cfgScaleMax) }).min(LIMITS.cfgScaleMin).max(LIMITS.cfgScaleMax).optional(),
-    sampler: z.enum(SAMPLERS, { error: oneOf(SAMPLERS) }).optional(),
-    seed: z.number({ error: integerBetween(0, LIMITS.seedMax) }).int().min(0).max(LIMITS.seedMax).optional(),
-    output_format: z.enum(OUTPUT_FORMATS, { error: oneOf(OUTPUT_FORMATS) }).optional(),
-    webhook_url: z
-      .url({ error: 'must be an absolute http(s) URL of at most 2048 characters', protocol: /^https?$/ })
-      .max(2048)
-      .optional(),
-    priority: z.number({ error: integerBetween(LIMITS.priorityMin, LIMITS.priorityMax) }).int().min(LIMITS.priorityMin).max(LIMITS.priorityMax).optional(),
-  })
-  .strict();
-
-export type GenerationRequestBody = z.infer<typeof generationRequestSchema>;
-
 export interface ModelBounds {
+  /** Shortest and longest seconds_total the model renders (`secondsTotalRange` in @chorus/inference). */
+  secondsTotal?: { min: number; max: number };
   /** Largest seconds_start the model's timing conditioning was trained on. */
   secondsStartMax?: number;
 }
 
 /**
- * Adds the model's bounds to the schema: seconds_total may not exceed its window, and
- * seconds_start may not exceed the range its timing conditioning knows.
+ * The body of `POST /v1/generations` (snake_case on the wire), with the model's bounds built into
+ * each field, so that every wrong value of a field (wrong type, too small, too large) gets the same
+ * message naming the same range.
  */
-export function withModelWindow(windowSeconds: number, bounds: ModelBounds = {}) {
-  return generationRequestSchema.superRefine((body, ctx) => {
-    if (body.seconds_total !== undefined && body.seconds_total > windowSeconds) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['seconds_total'],
-        // Rounded down, so that the value the message names is itself accepted.
-        message: `must be a number of seconds > 0 and <= ${Math.floor(windowSeconds * 100) / 100} (the model's window)`,
-      });
-    }
-    const startMax = bounds.secondsStartMax;
-    if (startMax !== undefined && body.seconds_start !== undefined && body.seconds_start > startMax) {
-      ctx.addIssue({ code: 'custom', path: ['seconds_start'], message: `${between(0, startMax)} (the model's timing range)` });
-    }
-  });
+function requestSchema(bounds: ModelBounds) {
+  const total = bounds.secondsTotal;
+  const startMax = bounds.secondsStartMax ?? LIMITS.secondsStartMax;
+  const startRule = `${between(0, startMax)}${bounds.secondsStartMax === undefined ? '' : " (the model's timing range)"}`;
+  const totalRule = total ? `must be ${secondsTotalAllowed(total)}` : 'must be a number of seconds > 0';
+  const secondsTotal = total
+    ? z.number({ error: totalRule }).min(total.min, totalRule).max(total.max, totalRule)
+    : z.number({ error: totalRule }).gt(0, totalRule);
+  return z
+    .object({
+      prompt: z
+        .string({ error: `is required: ${text(LIMITS.promptMaxChars)}` })
+        .trim()
+        .min(1, 'must not be empty')
+        .max(LIMITS.promptMaxChars, `must be at most ${LIMITS.promptMaxChars} characters`)
+        .refine(hasNoNul, NO_NUL),
+      negative_prompt: z
+        .string({ error: text(LIMITS.promptMaxChars) })
+        .max(LIMITS.promptMaxChars, `must be at most ${LIMITS.promptMaxChars} characters`)
+        .refine(hasNoNul, NO_NUL)
+        .optional(),
+      seconds_start: z.number({ error: startRule }).min(0, startRule).max(startMax, startRule).optional(),
+      seconds_total: secondsTotal.optional(),
+      steps: z.number({ error: integerBetween(LIMITS.stepsMin, LIMITS.stepsMax) }).int().min(LIMITS.stepsMin).max(LIMITS.stepsMax).optional(),
+      cfg_scale: z.number({ error: between(LIMITS.cfgScaleMin, LIMITS.cfgScaleMax) }).min(LIMITS.cfgScaleMin).max(LIMITS.cfgScaleMax).optional(),
+      sampler: z.enum(SAMPLERS, { error: oneOf(SAMPLERS) }).optional(),
+      seed: z.number({ error: integerBetween(0, LIMITS.seedMax) }).int().min(0).max(LIMITS.seedMax).optional(),
+      output_format: z.enum(OUTPUT_FORMATS, { error: oneOf(OUTPUT_FORMATS) }).optional(),
+      webhook_url: z
+        .url({ error: 'must be an absolute http(s) URL of at most 2048 characters', protocol: /^https?$/ })
+        .max(2048)
+        .optional(),
+      priority: z.number({ error: integerBetween(LIMITS.priorityMin, LIMITS.priorityMax) }).int().min(LIMITS.priorityMin).max(LIMITS.priorityMax).optional(),
+    })
+    .strict();
+}
+
+/** The body without a model's bounds (the OpenAPI document's view); the API checks `withModelWindow`'s. */
+export const generationRequestSchema = requestSchema({});
+
+export type GenerationRequestBody = z.infer<typeof generationRequestSchema>;
+
+/** The body checked against the served model: seconds_total within its range, seconds_start within its timing range. */
+export function withModelWindow(bounds: ModelBounds) {
+  return requestSchema(bounds);
 }

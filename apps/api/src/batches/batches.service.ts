@@ -54,7 +54,10 @@ export class BatchesService {
     private readonly logger: PinoLogger,
   ) {
     logger.setContext(BatchesService.name);
-    this.rowSchema = withModelWindow(catalog.model.windowSeconds, { secondsStartMax: catalog.model.secondsStartMax });
+    this.rowSchema = withModelWindow({
+      secondsTotal: { min: catalog.model.secondsTotalMin, max: catalog.model.windowSeconds },
+      secondsStartMax: catalog.model.secondsStartMax,
+    });
   }
 
   async create(tenant: AuthenticatedTenant, rows: BatchRow[], options: BatchOptions): Promise<BatchResource> {

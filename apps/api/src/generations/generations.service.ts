@@ -39,7 +39,10 @@ export class GenerationsService {
     private readonly notifier: OutcomeNotifier,
   ) {
     logger.setContext(GenerationsService.name);
-    this.requestSchema = withModelWindow(catalog.model.windowSeconds, { secondsStartMax: catalog.model.secondsStartMax });
+    this.requestSchema = withModelWindow({
+      secondsTotal: { min: catalog.model.secondsTotalMin, max: catalog.model.windowSeconds },
+      secondsStartMax: catalog.model.secondsStartMax,
+    });
   }
 
   /**

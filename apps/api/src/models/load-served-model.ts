@@ -1,4 +1,4 @@
-import { readManifest, windowSeconds } from '@chorus/inference';
+import { readManifest, secondsTotalRange } from '@chorus/inference';
 import type { ServedModel } from './served-model';
 
 /** Reads MODEL_DIR's model.json (not its graphs: the API never runs the model). */
@@ -9,7 +9,8 @@ export async function loadServedModel(modelDir: string): Promise<ServedModel> {
     version: manifest.version,
     sampleRate: manifest.sample_rate,
     channels: manifest.channels,
-    windowSeconds: windowSeconds(manifest),
+    windowSeconds: secondsTotalRange(manifest).max,
+    secondsTotalMin: secondsTotalRange(manifest).min,
     secondsStartMax: manifest.timing.seconds_start.max,
     defaults: { steps: manifest.defaults.steps, sampler: manifest.defaults.sampler, cfgScale: manifest.defaults.cfg_scale },
   };

@@ -23,6 +23,7 @@ export class ModelsController {
           sample_rate: model.sampleRate,
           channels: model.channels,
           window_seconds: model.windowSeconds,
+          seconds_total_min: model.secondsTotalMin,
           seconds_start_max: model.secondsStartMax,
           defaults: { steps: model.defaults.steps, sampler: model.defaults.sampler, cfg_scale: model.defaults.cfgScale },
           samplers: [...SAMPLERS],
