@@ -9,6 +9,7 @@ import { AppModule, type ApiAppOptions } from './app.module';
 import type { ApiConfig } from './config/api-config';
 import { setupOpenApi } from './openapi';
 import { fromBodyParser } from './problem/problem.filter';
+import { verifyUtf8 } from './validation/utf8';
 
 export type { ApiAppOptions };
 
@@ -37,8 +38,8 @@ export async function createApiApp(config: ApiConfig, options: ApiAppOptions = {
   // Our own JSON parser, so that its limit is ours and its errors become problem documents
   // (invalid JSON → 400, too large → 413) before any route sees the request.
   // A JSON batch of 10,000 rows is larger than any other body; it gets its own limit.
-  app.use('/v1/batches', express.json({ limit: config.BATCH_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
-  app.use(express.json({ limit: config.BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  app.use('/v1/batches', express.json({ limit: config.BATCH_BODY_LIMIT, type: ['application/json', 'application/*+json'], verify: verifyUtf8 }));
+  app.use(express.json({ limit: config.BODY_LIMIT, type: ['application/json', 'application/*+json'], verify: verifyUtf8 }));
   app.use(bodyParserErrors);
   setupOpenApi(app);
   // SIGTERM → drain (health/http-drain.ts) → close clients → exit 0 rather than re-raising the signal.

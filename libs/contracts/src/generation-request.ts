@@ -10,6 +10,10 @@ const text = (max: number) => `must be a string of at most ${max} characters`;
 // Postgres text cannot hold U+0000: refuse it here with a 400 rather than fail the insert with a 500.
 const NO_NUL = 'must not contain NUL characters (U+0000)';
 const hasNoNul = (value: string) => !value.includes('\u0000');
+// A lone surrogate (JSON `"\ud800"`) is not text: Postgres would store U+FFFD instead of what was sent.
+export const UNPAIRED_SURROGATE = 'must be valid Unicode text: it holds an unpaired surrogate (such as \\ud800)';
+const UNPAIRED = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+export const isWellFormedText = (value: string) => !UNPAIRED.test(value);
 
 export interface ModelBounds {
   /** Shortest and longest seconds_total the model renders (`secondsTotalRange` in @chorus/inference). */
@@ -38,11 +42,13 @@ function requestSchema(bounds: ModelBounds) {
         .trim()
         .min(1, 'must not be empty')
         .max(LIMITS.promptMaxChars, `must be at most ${LIMITS.promptMaxChars} characters`)
-        .refine(hasNoNul, NO_NUL),
+        .refine(hasNoNul, NO_NUL)
+        .refine(isWellFormedText, UNPAIRED_SURROGATE),
       negative_prompt: z
         .string({ error: text(LIMITS.promptMaxChars) })
         .max(LIMITS.promptMaxChars, `must be at most ${LIMITS.promptMaxChars} characters`)
         .refine(hasNoNul, NO_NUL)
+        .refine(isWellFormedText, UNPAIRED_SURROGATE)
         .optional(),
       seconds_start: z.number({ error: startRule }).min(0, startRule).max(startMax, startRule).optional(),
       seconds_total: secondsTotal.optional(),

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { once } from 'node:events';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
@@ -8,7 +9,7 @@ import { z } from 'zod';
 import type { BatchManifestLine, BatchResource } from '@chorus/contracts';
 import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { ProblemException } from '../problem/problem.exception';
+import { ProblemException, validationProblem } from '../problem/problem.exception';
 import { parseOrThrow } from '../validation/parse';
 import { rowsFromCsv, rowsFromItems, rowsFromJsonl, type ParsedRows } from './batch-rows';
 import { BATCH_MAX_ROWS, BatchesService, type BatchOptions } from './batches.service';
@@ -73,6 +74,9 @@ export class BatchesController {
     if (file) {
       const fields = parseOrThrow(uploadOptionsSchema, { ...(query as object), ...(body as object) });
       options = { webhookUrl: fields.webhook_url, priority: fields.priority };
+      if (!isUtf8(file.buffer)) {
+        throw validationProblem([{ field: BATCH_FILE_FIELD, message: 'must be UTF-8 text: it holds bytes that are not valid UTF-8' }]);
+      }
       const text = file.buffer.toString('utf8');
       parsed = isJsonl(file.originalname, file.mimetype) ? rowsFromJsonl(text) : await rowsFromCsv(text);
     } else if (request.is(['application/json', 'application/*+json'])) {

@@ -3,6 +3,7 @@ import { PROBLEM_CONTENT_TYPE, type ErrorCode, type ProblemDocument } from '@cho
 import { isDatabaseUnavailable } from '@chorus/db';
 import type { Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
+import { INVALID_UTF8 } from '../validation/utf8';
 import { ProblemException, problemDocument } from './problem.exception';
 
 /** Seconds a client should wait before retrying while the database is out of reach. */
@@ -69,6 +70,11 @@ export function fromBodyParser(exception: unknown): ProblemDocument | undefined 
   const { type, status, limit } = exception as { type?: unknown; status?: unknown; limit?: unknown };
   if (type === 'entity.too.large') {
     return problemDocument('payload_too_large', 413, `the body may be at most ${limit} bytes`);
+  }
+  if (type === INVALID_UTF8) {
+    return problemDocument('validation_error', 400, 'the body is not valid UTF-8', [
+      { field: 'body', message: 'must be UTF-8 text: it holds bytes that are not valid UTF-8 (text is stored as given, never repaired)' },
+    ]);
   }
   if (type === 'entity.parse.failed') {
     return problemDocument('invalid_json', 400, 'the body could not be parsed as JSON');
