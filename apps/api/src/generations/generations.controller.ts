@@ -67,9 +67,12 @@ export class GenerationsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List generations, newest first', description: 'Follow next_cursor for the next page.' })
+  @ApiOperation({
+    summary: 'List generations, newest first',
+    description: "Follow next_cursor for the next page. With batch_id, the batch's rows in row order (batch_index) instead.",
+  })
   @ApiQuery({ name: 'status', required: false, description: `One or more of ${GENERATION_STATUSES.join(', ')}, separated by commas` })
-  @ApiQuery({ name: 'q', required: false, description: 'Text the prompt contains (case-insensitive)' })
+  @ApiQuery({ name: 'q', required: false, description: 'Text the prompt contains (case-insensitive; % and _ are literal characters)' })
   @ApiQuery({ name: 'batch_id', required: false })
   @ApiQuery({ name: 'limit', required: false, description: `1 to ${LIST_LIMIT_MAX}` })
   @ApiQuery({ name: 'cursor', required: false })
