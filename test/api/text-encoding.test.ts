@@ -12,7 +12,7 @@ async function post(path: string, body: Buffer | string | FormData, contentType?
   const response = await fetch(`${api.url}${path}`, {
     method: 'POST',
     headers: { ...(contentType ? { 'content-type': contentType } : {}), ...api.auth(api.tenantA) },
-    body,
+    body: Buffer.isBuffer(body) ? new Uint8Array(body) : body,
   });
   return { status: response.status, type: response.headers.get('content-type'), problem: (await response.json()) as ProblemDocument };
 }
@@ -54,7 +54,7 @@ describe('invalid UTF-8 and unpaired surrogates are a 400, nothing stored', () =
     const jsonl = await post('/v1/batches', withBytes('{"prompt":"', [0xed, 0xa0, 0x80], '"}\n'), 'application/x-ndjson');
     expect(jsonl.status).toBe(400);
     const form = new FormData();
-    form.append('file', new Blob([withBytes('prompt\n"a ', [0xfe], '"\n')], { type: 'text/csv' }), 'rows.csv');
+    form.append('file', new Blob([new Uint8Array(withBytes('prompt\n"a ', [0xfe], '"\n'))], { type: 'text/csv' }), 'rows.csv');
     const multipart = await post('/v1/batches', form);
     expect(multipart.status).toBe(400);
     expect(multipart.problem.errors).toEqual([{ field: 'file', message: expect.stringMatching(/^must be UTF-8 text/) }]);
