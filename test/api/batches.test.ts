@@ -109,6 +109,24 @@ describe('POST /v1/batches', () => {
     expect(empty.status).toBe(400);
   });
 
+  it('reports unreadable JSONL lines and bad fields of other rows in one answer, in row order', async () => {
+    const before = await counts();
+    const jsonl = ['{"prompt":"fine"}', '{"prompt": nope}', '{"prompt":"bad steps","steps":0}', 'not json either', '{"prompt":"", "sampler":"magic"}'].join('\n');
+    const response = await postBatch(jsonl, 'application/x-ndjson');
+    const problem = await response.json();
+
+    expect(response.status).toBe(400);
+    expect(problem.errors.map((error: { row: number; field: string }) => [error.row, error.field])).toEqual([
+      [2, 'line'],
+      [3, 'steps'],
+      [4, 'line'],
+      [5, 'prompt'],
+      [5, 'sampler'],
+    ]);
+    expect(problem.detail).toMatch(/^4 of 5 rows are not valid; nothing was created/);
+    expect(await counts()).toEqual(before);
+  });
+
   it('refuses a row that is more urgent than the tenant allows', async () => {
     const response = await postJson({ items: [{ prompt: 'rush me', priority: 1 }] });
     expect(response.status).toBe(400);

@@ -130,10 +130,9 @@ describe('POST /v1/generations rejects bad bodies with 400 problems naming each 
 
   it('a body that is not a JSON object', async () => {
     expect((await expectInvalid(['a pad'])).get('body')).toBe('must be a JSON object');
-    // A bare JSON string or number is refused by the strict JSON parser itself.
-    const { response, problem } = await post('"a pad"');
-    expect(response.status).toBe(400);
-    expect(problem.code).toBe('invalid_json');
+    // A bare JSON string or null is valid JSON, so validation names what it should be.
+    expect((await expectInvalid('a pad')).get('body')).toBe('must be a JSON object');
+    expect((await expectInvalid(null)).get('body')).toBe('must be a JSON object');
   });
 
   it('a body sent as something other than JSON as 415', async () => {

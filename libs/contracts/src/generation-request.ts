@@ -38,7 +38,7 @@ function requestSchema(bounds: ModelBounds) {
   return z
     .object({
       prompt: z
-        .string({ error: `is required: ${text(LIMITS.promptMaxChars)}` })
+        .string({ error: (issue) => (issue.input === undefined ? `is required: ${text(LIMITS.promptMaxChars)}` : text(LIMITS.promptMaxChars)) })
         .trim()
         .min(1, 'must not be empty')
         .max(LIMITS.promptMaxChars, `must be at most ${LIMITS.promptMaxChars} characters`)

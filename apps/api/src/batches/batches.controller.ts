@@ -14,6 +14,7 @@ import { parseOrThrow } from '../validation/parse';
 import { rowsFromCsv, rowsFromItems, rowsFromJsonl, type ParsedRows } from './batch-rows';
 import { BATCH_MAX_ROWS, BatchesService, type BatchOptions } from './batches.service';
 import { BATCH_FILE_FIELD, BATCH_UPLOAD_LIMIT_BYTES, CSV_TYPES, JSONL_TYPES } from './batch-upload';
+import { BatchUploadProblems } from './batch-upload-problems';
 
 const jsonBatchSchema = z
   .object({
@@ -47,7 +48,7 @@ export class BatchesController {
 
   @Post()
   @HttpCode(202)
-  @UseInterceptors(FileInterceptor(BATCH_FILE_FIELD, { limits: { fileSize: BATCH_UPLOAD_LIMIT_BYTES, files: 1 } }), IdempotencyInterceptor)
+  @UseInterceptors(BatchUploadProblems, FileInterceptor(BATCH_FILE_FIELD, { limits: { fileSize: BATCH_UPLOAD_LIMIT_BYTES, files: 1 } }), IdempotencyInterceptor)
   @ApiOperation({
     summary: 'Submit a batch of generations',
     description:
@@ -94,10 +95,7 @@ export class BatchesController {
         `send the batch as application/json, text/csv, application/x-ndjson or multipart/form-data, not ${request.headers['content-type'] ?? 'no content type'}`,
       );
     }
-    if (parsed.errors.length) {
-      throw new ProblemException('validation_error', 400, `${parsed.errors.length} rows cannot be read; nothing was created`, parsed.errors);
-    }
-    const batch = await this.batches.create(tenant, parsed.rows, options);
+    const batch = await this.batches.create(tenant, parsed, options);
     response.location(`/v1/batches/${batch.id}`);
     return batch;
   }

@@ -56,7 +56,7 @@ export class GenerationsController {
   ): Promise<GenerationResource> {
     // is() is null when there is no body (then validation says what is missing), false for another type.
     if (request.is(['application/json', 'application/*+json']) === false) {
-      throw new ProblemException('unsupported_media_type', 415, `send the body as application/json, not ${request.headers['content-type']}`);
+      throw new ProblemException('unsupported_media_type', 415, `send the body as application/json, not ${request.headers['content-type'] ?? 'without a Content-Type'}`);
     }
     // Idempotency-Key is the interceptor's: it replays a repeated request before it gets here, and
     // forgets the key after 24 hours, so the key is not written to the row (whose unique index would not).

@@ -64,10 +64,10 @@ export class ProblemFilter implements ExceptionFilter {
   }
 }
 
-/** body-parser marks its errors with `type` and `status`; map the ones a client causes. */
+/** body-parser marks its errors with `type` and `status`; map the ones a client causes, in our words. */
 export function fromBodyParser(exception: unknown): ProblemDocument | undefined {
   if (typeof exception !== 'object' || exception === null) return undefined;
-  const { type, status, limit } = exception as { type?: unknown; status?: unknown; limit?: unknown };
+  const { type, status, limit, charset, encoding } = exception as { type?: unknown; status?: unknown; limit?: unknown; charset?: unknown; encoding?: unknown };
   if (type === 'entity.too.large') {
     return problemDocument('payload_too_large', 413, `the body may be at most ${limit} bytes`);
   }
@@ -79,9 +79,21 @@ export function fromBodyParser(exception: unknown): ProblemDocument | undefined 
   if (type === 'entity.parse.failed') {
     return problemDocument('invalid_json', 400, 'the body could not be parsed as JSON');
   }
-  if (typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500) {
-    // charset.unsupported, encoding.unsupported, request.aborted, …
-    return problemDocument(status === 415 ? 'unsupported_media_type' : 'validation_error', status, `request body rejected: ${type}`);
+  if (type === 'charset.unsupported') {
+    return problemDocument('unsupported_media_type', 415, `the body's charset must be utf-8, not ${String(charset)}`);
+  }
+  if (type === 'encoding.unsupported') {
+    return problemDocument('unsupported_media_type', 415, `Content-Encoding must be identity, gzip, deflate or br, not ${String(encoding)}`);
+  }
+  if (type === 'request.aborted') {
+    return problemDocument('validation_error', 400, 'the request was aborted before its whole body arrived');
+  }
+  if (type === 'request.size.invalid') {
+    return problemDocument('validation_error', 400, 'the body is not as long as its Content-Length says');
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // A compressed body that does not decompress (zlib's error carries no `type`), or a type added later.
+    return problemDocument('validation_error', 400, 'the body could not be read: send it whole, uncompressed or as valid gzip, deflate or br');
   }
   return undefined;
 }
