@@ -10,7 +10,7 @@ import { useApi } from './api-under-test';
 
 const api = useApi('problem_documents');
 
-async function send(path: string, body: string | Uint8Array | FormData, headers: Record<string, string> = {}) {
+async function send(path: string, body: string | Uint8Array<ArrayBuffer> | FormData, headers: Record<string, string> = {}) {
   const response = await fetch(`${api.url}${path}`, { method: 'POST', headers: { ...api.auth(api.tenantA), ...headers }, body });
   const text = await response.text();
   expect(response.headers.get('content-type'), text).toMatch(/^application\/problem\+json/);

@@ -75,3 +75,20 @@ export type GenerationRequestBody = z.infer<typeof generationRequestSchema>;
 export function withModelWindow(bounds: ModelBounds) {
   return requestSchema(bounds);
 }
+
+/**
+ * The optional body of `POST /v1/generations/:id/rerun`: what may differ from the original without
+ * changing its audio. A field that would change the audio (prompt, seed, steps, …) is refused, not ignored.
+ */
+export const rerunRequestSchema = z
+  .object({
+    output_format: generationRequestSchema.shape.output_format,
+    priority: generationRequestSchema.shape.priority,
+    webhook_url: generationRequestSchema.shape.webhook_url,
+  })
+  .strict();
+
+/** What an unknown or audio-changing field of a rerun body is told. */
+export const RERUN_FIELD_REFUSED =
+  "cannot change on a rerun, which repeats the original's parameters and seed; a rerun body may set only output_format, priority and webhook_url";
+export type RerunRequestBody = z.infer<typeof rerunRequestSchema>;

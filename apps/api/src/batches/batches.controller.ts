@@ -24,15 +24,29 @@ const jsonBatchSchema = z
   })
   .strict();
 
-/** Batch-level options of an upload (multipart fields or query parameters): text, so converted. */
-const uploadOptionsSchema = z.object({
-  webhook_url: z.string().min(1).optional(),
-  priority: z
-    .string()
-    .regex(/^\d+$/, 'must be an integer')
-    .transform(Number)
-    .optional(),
-});
+/**
+ * Batch-level options of an upload (multipart fields or query parameters): text, so converted.
+ * Anything else is refused, not ignored.
+ */
+const uploadOptionsSchema = z
+  .object({
+    webhook_url: z.string().min(1).optional(),
+    priority: z
+      .string()
+      .regex(/^\d+$/, 'must be an integer')
+      .transform(Number)
+      .optional(),
+  })
+  .strict();
+
+/** A multipart form's options, given as form fields or query parameters (not both for one option). */
+function uploadOptions(fields: unknown, query: unknown): z.output<typeof uploadOptionsSchema> {
+  const fromForm = parseOrThrow(uploadOptionsSchema, { ...(fields as object) });
+  const fromQuery = parseOrThrow(uploadOptionsSchema, query, 'query');
+  const twice = Object.keys(fromQuery).filter((key) => key in fromForm);
+  if (twice.length) throw validationProblem(twice.map((key) => ({ field: key, message: 'is given both as a form field and in the query string: give it once' })));
+  return { ...fromQuery, ...fromForm };
+}
 
 interface UploadedBatchFile {
   buffer: Buffer;
@@ -73,7 +87,7 @@ export class BatchesController {
     let parsed: ParsedRows;
     let options: BatchOptions;
     if (file) {
-      const fields = parseOrThrow(uploadOptionsSchema, { ...(query as object), ...(body as object) });
+      const fields = uploadOptions(body, query);
       options = { webhookUrl: fields.webhook_url, priority: fields.priority };
       if (!isUtf8(file.buffer)) {
         throw validationProblem([{ field: BATCH_FILE_FIELD, message: 'must be UTF-8 text: it holds bytes that are not valid UTF-8' }]);
@@ -81,6 +95,12 @@ export class BatchesController {
       const text = file.buffer.toString('utf8');
       parsed = isJsonl(file.originalname, file.mimetype) ? rowsFromJsonl(text) : await rowsFromCsv(text);
     } else if (request.is(['application/json', 'application/*+json'])) {
+      const ignored = Object.keys(query as object);
+      if (ignored.length) {
+        throw validationProblem(
+          ignored.map((key) => ({ field: `query.${key}`, message: 'is not taken with a JSON batch: put webhook_url and priority in the body' })),
+        );
+      }
       const json = parseOrThrow(jsonBatchSchema, body);
       options = { webhookUrl: json.webhook_url, priority: json.priority };
       parsed = rowsFromItems(json.items);
