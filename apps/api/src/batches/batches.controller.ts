@@ -153,10 +153,20 @@ export class BatchesController {
   }
 
   @Post(':id/cancel')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Cancel what has not finished', description: 'Queued rows end at once; running ones stop between two sampler steps.' })
-  cancel(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string): Promise<BatchResource> {
-    return this.batches.cancel(tenant, id);
+  @ApiOperation({
+    summary: 'Cancel what has not finished',
+    description:
+      'Queued rows end at once; running ones stop between two sampler steps. 200 when the batch is canceled now (or was already), ' +
+      "202 while running rows are stopping (status canceling), 409 when it had already completed, as for a generation's cancel.",
+  })
+  async cancel(
+    @CurrentTenant() tenant: AuthenticatedTenant,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<BatchResource> {
+    const batch = await this.batches.cancel(tenant, id);
+    response.status(batch.status === 'canceling' ? 202 : 200);
+    return batch;
   }
 }
 

@@ -107,11 +107,17 @@ export class BatchesService {
 
   /**
    * Cancels what has not finished: queued items end at once (their jobs are removed), running
-   * ones are asked to stop between two sampler steps. Finished items keep their results.
+   * ones are asked to stop between two sampler steps. Finished items keep their results. As for a
+   * generation, a batch already canceled is answered unchanged and one that completed is a 409.
    */
   async cancel(tenant: AuthenticatedTenant, id: string): Promise<BatchResource> {
     const batch = await this.find(tenant, id);
-    if (batch.finishedAt) return toBatchResource(batch, await this.batches.countByStatus(batch.id));
+    const before = await this.batches.countByStatus(batch.id);
+    if (batch.canceledAt && batch.finishedAt) return toBatchResource(batch, before);
+    // Every row ended without a cancel (finishedAt may lag the last row by a moment): nothing is left to cancel.
+    if (!batch.canceledAt && (batch.finishedAt || before.queued + before.running === 0)) {
+      throw new ProblemException('not_cancelable', 409, `batch ${id} has already completed; its rows keep their results`);
+    }
     const { canceled, running } = await this.batches.cancel(batch.id);
     const log = { batch_id: batch.id, tenant_id: tenant.id, canceled: canceled.length, running: running.length };
     for (let start = 0; start < canceled.length; start += CHUNK) {
