@@ -66,8 +66,15 @@ export class ProblemFilter implements ExceptionFilter {
 
 /** body-parser marks its errors with `type` and `status`; map the ones a client causes, in our words. */
 export function fromBodyParser(exception: unknown): ProblemDocument | undefined {
-  if (typeof exception !== 'object' || exception === null) return undefined;
-  const { type, status, limit, charset, encoding } = exception as { type?: unknown; status?: unknown; limit?: unknown; charset?: unknown; encoding?: unknown };
+  // Nest's own exceptions carry a `status` too; they are not the body parser's.
+  if (typeof exception !== 'object' || exception === null || exception instanceof HttpException) return undefined;
+  const { type, statusCode, limit, charset, encoding } = exception as {
+    type?: unknown;
+    statusCode?: unknown;
+    limit?: unknown;
+    charset?: unknown;
+    encoding?: unknown;
+  };
   if (type === 'entity.too.large') {
     return problemDocument('payload_too_large', 413, `the body may be at most ${limit} bytes`);
   }
@@ -91,7 +98,8 @@ export function fromBodyParser(exception: unknown): ProblemDocument | undefined 
   if (type === 'request.size.invalid') {
     return problemDocument('validation_error', 400, 'the body is not as long as its Content-Length says');
   }
-  if (typeof status === 'number' && status >= 400 && status < 500) {
+  // http-errors (body-parser's) sets statusCode beside status.
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     // A compressed body that does not decompress (zlib's error carries no `type`), or a type added later.
     return problemDocument('validation_error', 400, 'the body could not be read: send it whole, uncompressed or as valid gzip, deflate or br');
   }
