@@ -8,6 +8,8 @@ import express, { type ErrorRequestHandler } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type ApiAppOptions } from './app.module';
 import type { ApiConfig } from './config/api-config';
+import { ApiMetrics } from './metrics/api-metrics';
+import { httpMetrics, type RouteLayer } from './metrics/http-metrics.middleware';
 import { setupOpenApi } from './openapi';
 import { problemDocument } from './problem/problem.exception';
 import { fromBodyParser } from './problem/problem.filter';
@@ -38,6 +40,9 @@ export async function createApiApp(config: ApiConfig, options: ApiAppOptions = {
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.on('clientError', answerClientError);
+  // First, so that every request counts, those the body parsers refuse included.
+  const expressApp = app.getHttpAdapter().getInstance() as { router: { stack: RouteLayer[] } };
+  app.use(httpMetrics(app.get(ApiMetrics), () => expressApp.router.stack));
   // Our own JSON parser, so that its limit is ours and its errors become problem documents
   // (invalid JSON → 400, too large → 413) before any route sees the request.
   // A JSON batch of 10,000 rows is larger than any other body; it gets its own limit.
