@@ -3,6 +3,7 @@ import { PROBLEM_CONTENT_TYPE, type ErrorCode, type ProblemDocument } from '@cho
 import { isDatabaseUnavailable } from '@chorus/db';
 import type { Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
+import { redactUrl } from '../logging/logger-options';
 import { INVALID_UTF8 } from '../validation/utf8';
 import { ProblemException, problemDocument } from './problem.exception';
 
@@ -56,10 +57,10 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (isDatabaseUnavailable(exception)) {
       // An outage of the moment, not a bug: the client retries, the pool reconnects by itself.
-      this.logger.warn({ err: exception, method: request.method, url: request.originalUrl }, 'database unavailable; answering 503');
+      this.logger.warn({ err: exception, method: request.method, url: redactUrl(request.originalUrl) }, 'database unavailable; answering 503');
       return problemDocument('service_unavailable', HttpStatus.SERVICE_UNAVAILABLE, 'the database is not reachable right now; retry shortly');
     }
-    this.logger.error({ err: exception, method: request.method, url: request.originalUrl }, 'unhandled error');
+    this.logger.error({ err: exception, method: request.method, url: redactUrl(request.originalUrl) }, 'unhandled error');
     return problemDocument('internal_error', HttpStatus.INTERNAL_SERVER_ERROR);
   }
 }
