@@ -54,7 +54,7 @@ export async function createApiApp(config: ApiConfig, options: ApiAppOptions = {
   app.use(bodyParserErrors);
   setupOpenApi(app);
   // SIGTERM → drain (health/http-drain.ts) → close clients → exit 0 rather than re-raising the signal.
-  app.enableShutdownHooks([], { useProcessExit: true });
+  if (options.shutdownHooks !== false) app.enableShutdownHooks([], { useProcessExit: true });
   return app;
 }
 

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
 
   const config = loadApiConfig(env);
   await migrate(config.DATABASE_URL);
-  const api = await createApiApp(config);
+  const api = await createApiApp(config, { shutdownHooks: false });
   await api.listen(config.PORT, config.HOST);
 
   const worker: ChildProcess = spawn(process.execPath, [WORKER_ENTRY], { env, stdio: 'inherit' });
