@@ -29,7 +29,7 @@ afterAll(async () => {
 
 describe('npm run farm', () => {
   it('stops on Ctrl-C (SIGINT) with exit code 0 and no error-level log line', async () => {
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       DATABASE_URL: db.url,
       REDIS_URL: queues.redisUrl,
