@@ -2,13 +2,14 @@ import { isUtf8 } from 'node:buffer';
 import { once } from 'node:events';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { stringify } from 'csv-stringify/sync';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import type { BatchManifestLine, BatchResource } from '@chorus/contracts';
+import { LIMITS, batchResourceSchema, generationRequestSchema, type BatchManifestLine, type BatchResource } from '@chorus/contracts';
 import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
+import { ApiProblems, ApiRequestContent, TenantRoutes, openApiSchema } from '../openapi';
 import { ProblemException, validationProblem } from '../problem/problem.exception';
 import { parseOrThrow } from '../validation/parse';
 import { rowsFromCsv, rowsFromItems, rowsFromJsonl, type ParsedRows } from './batch-rows';
@@ -54,8 +55,36 @@ interface UploadedBatchFile {
   mimetype: string;
 }
 
+/** The body of a batch in each media type it may come in (the rows themselves are generation bodies). */
+const BATCH_REQUEST_CONTENT = {
+  'application/json': { schema: openApiSchema(jsonBatchSchema.extend({ items: z.array(generationRequestSchema) }), 'input') },
+  ...Object.fromEntries(
+    [...CSV_TYPES, ...JSONL_TYPES].map((type) => [
+      type,
+      { schema: { type: 'string', description: (CSV_TYPES as readonly string[]).includes(type) ? 'CSV with a header row of generation fields' : 'One generation body (JSON) per line' } },
+    ]),
+  ),
+  'multipart/form-data': {
+    schema: {
+      type: 'object',
+      required: [BATCH_FILE_FIELD],
+      additionalProperties: false,
+      properties: {
+        [BATCH_FILE_FIELD]: { type: 'string', contentMediaType: 'application/octet-stream', description: 'The batch file: .csv, or .jsonl / .ndjson' },
+        webhook_url: { type: 'string' },
+        priority: { type: 'string', pattern: '^\\d+$' },
+      },
+    },
+  },
+};
+
+const MANIFEST_CONTENT = {
+  'application/x-ndjson': { schema: { type: 'string', description: 'One JSON object per row: row, id, status, params, seed, model, audio, error' } },
+  'text/csv': { schema: { type: 'string' } },
+} as const;
+
 @ApiTags('batches')
-@ApiBearerAuth()
+@TenantRoutes()
 @Controller('v1/batches')
 export class BatchesController {
   constructor(private readonly batches: BatchesService) {}
@@ -71,11 +100,18 @@ export class BatchesController {
       `(field "${BATCH_FILE_FIELD}", .csv or .jsonl). Every row is checked first: one bad row answers 400 listing each bad ` +
       'row and field, and creates nothing. For CSV/JSONL bodies, webhook_url and priority are query parameters (or multipart fields).',
   })
-  @ApiConsumes('application/json', 'text/csv', 'application/x-ndjson', 'multipart/form-data')
+  @ApiRequestContent(BATCH_REQUEST_CONTENT)
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same batch for 24 h.' })
-  @ApiQuery({ name: 'webhook_url', required: false })
-  @ApiQuery({ name: 'priority', required: false })
-  @ApiAcceptedResponse({ description: 'The batch: id, status, total, counts by status' })
+  @ApiQuery({ name: 'webhook_url', required: false, description: 'CSV, JSONL or multipart only (a JSON batch has it in its body)', schema: { type: 'string' } })
+  @ApiQuery({
+    name: 'priority',
+    required: false,
+    description: `Default priority of rows that give none, ${LIMITS.priorityMin} to ${LIMITS.priorityMax}; CSV, JSONL or multipart only`,
+    schema: { type: 'integer', minimum: LIMITS.priorityMin, maximum: LIMITS.priorityMax },
+  })
+  @ApiAcceptedResponse({ description: 'The batch: id, status, total, counts by status', schema: openApiSchema(batchResourceSchema) })
+  @ApiOkResponse({ description: 'A retry with the same Idempotency-Key: the first answer again', schema: openApiSchema(batchResourceSchema) })
+  @ApiProblems(400, 409, 413, 415)
   async create(
     @CurrentTenant() tenant: AuthenticatedTenant,
     @Req() request: Request,
@@ -121,7 +157,8 @@ export class BatchesController {
   }
 
   @Get(':id')
-  @ApiOkResponse({ description: 'The batch with counts of its generations by status' })
+  @ApiOkResponse({ description: 'The batch with counts of its generations by status', schema: openApiSchema(batchResourceSchema) })
+  @ApiProblems(404)
   get(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string): Promise<BatchResource> {
     return this.batches.get(tenant, id);
   }
@@ -132,7 +169,8 @@ export class BatchesController {
     description: 'JSON Lines by default: row, id, status, params, seed, model, audio {url (presigned), key, format, bytes, seconds}, error. ?format=csv gives a CSV whose text cells are escaped against formula injection.',
   })
   @ApiQuery({ name: 'format', required: false, enum: ['jsonl', 'csv'] })
-  @ApiProduces('application/x-ndjson', 'text/csv')
+  @ApiOkResponse({ description: 'The manifest, streamed', content: MANIFEST_CONTENT })
+  @ApiProblems(400, 404)
   async manifest(
     @CurrentTenant() tenant: AuthenticatedTenant,
     @Param('id') id: string,
@@ -159,6 +197,9 @@ export class BatchesController {
       'Queued rows end at once; running ones stop between two sampler steps. 200 when the batch is canceled now (or was already), ' +
       "202 while running rows are stopping (status canceling), 409 when it had already completed, as for a generation's cancel.",
   })
+  @ApiOkResponse({ description: 'Canceled now, or already canceled', schema: openApiSchema(batchResourceSchema) })
+  @ApiAcceptedResponse({ description: 'Running rows are stopping (status canceling)', schema: openApiSchema(batchResourceSchema) })
+  @ApiProblems(404, 409)
   async cancel(
     @CurrentTenant() tenant: AuthenticatedTenant,
     @Param('id') id: string,

@@ -1,12 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { OUTPUT_FORMATS, SAMPLERS, modelListSchema, type ModelList } from '@chorus/contracts';
-import { ApiProblems, openApiSchema } from '../openapi';
+import { TenantRoutes, openApiSchema } from '../openapi';
 import { ModelCatalog } from './served-model';
 
 @ApiTags('models')
-@ApiBearerAuth()
-@ApiProblems(401)
+@TenantRoutes()
 @Controller('v1/models')
 export class ModelsController {
   constructor(private readonly catalog: ModelCatalog) {}

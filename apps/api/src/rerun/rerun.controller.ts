@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Param, Post, Req, Res, UseInterceptors } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   OUTPUT_FORMATS,
   RERUN_FIELD_REFUSED,
@@ -15,12 +15,11 @@ import type { Request, Response } from 'express';
 import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
 import { GenerationsService } from '../generations/generations.service';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { ApiProblems, openApiSchema } from '../openapi';
+import { ApiProblems, TenantRoutes, openApiSchema } from '../openapi';
 import { ProblemException, validationProblem } from '../problem/problem.exception';
 
 @ApiTags('generations')
-@ApiBearerAuth()
-@ApiProblems(401)
+@TenantRoutes()
 @Controller('v1/generations')
 export class RerunController {
   constructor(private readonly generations: GenerationsService) {}
@@ -42,7 +41,7 @@ export class RerunController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same generation for 24 h.' })
   @ApiAcceptedResponse({ schema: openApiSchema(generationResourceSchema) })
   @ApiOkResponse({ description: 'A replay of an earlier answer with the same Idempotency-Key', schema: openApiSchema(generationResourceSchema) })
-  @ApiProblems(400, 404, 409, 415, 429)
+  @ApiProblems(400, 404, 409, 413, 415)
   async rerun(
     @CurrentTenant() tenant: AuthenticatedTenant,
     @Param('id') id: string,
