@@ -22,6 +22,14 @@ describe('batches', () => {
     expect(problem.errors).toEqual([{ field: 'colour', message: 'is not a known field' }]);
   });
 
+  it('refuses a multipart form without its file, naming the field', async () => {
+    const form = new FormData();
+    form.append('priority', '9');
+    const { response, json: problem } = await post('/v1/batches', form);
+    expect(response.status).toBe(400);
+    expect(problem.errors).toEqual([{ field: 'file', message: expect.stringMatching(/^is required/) }]);
+  });
+
   it('refuses an option given both as a form field and in the query string', async () => {
     const form = new FormData();
     form.append('file', new Blob(['prompt\na pad\n'], { type: 'text/csv' }), 'rows.csv');

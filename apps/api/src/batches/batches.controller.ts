@@ -130,6 +130,8 @@ export class BatchesController {
       }
       const text = file.buffer.toString('utf8');
       parsed = isJsonl(file.originalname, file.mimetype) ? rowsFromJsonl(text) : await rowsFromCsv(text);
+    } else if (request.is('multipart/form-data')) {
+      throw validationProblem([{ field: BATCH_FILE_FIELD, message: 'is required: a multipart batch carries its .csv or .jsonl file in this field' }]);
     } else if (request.is(['application/json', 'application/*+json'])) {
       const ignored = Object.keys(query as object);
       if (ignored.length) {
