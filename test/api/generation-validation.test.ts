@@ -1,4 +1,4 @@
-import { LIMITS, OUTPUT_FORMATS, SAMPLERS, samplersForObjective, type ProblemDocument } from '@chorus/contracts';
+import { LIMITS, OUTPUT_FORMATS, samplersForObjective, type ProblemDocument } from '@chorus/contracts';
 import { InvalidRequestError, readManifest, secondsTotalRange, validateGenerationRequest, windowSeconds } from '@chorus/inference';
 import { describe, expect, it } from 'vitest';
 import { useApi } from './api-under-test';
@@ -117,9 +117,9 @@ describe('POST /v1/generations rejects bad bodies with 400 problems naming each 
     expect(problem.code).toBe('invalid_json');
   });
 
-  it('an unknown sampler or output format, listing the known ones', async () => {
+  it("an unknown sampler or output format, listing the allowed ones (the served model's samplers)", async () => {
     const errors = await expectInvalid({ prompt: 'a pad', sampler: 'ddim', output_format: 'ogg' });
-    expect(errors.get('sampler')).toBe(`must be one of ${SAMPLERS.join(', ')}`);
+    expect(errors.get('sampler')).toBe(`must be one of ${samplersForObjective('v').join(', ')} (the samplers the model accepts)`);
     expect(errors.get('output_format')).toBe(`must be one of ${OUTPUT_FORMATS.join(', ')}`);
   });
 
