@@ -68,6 +68,26 @@ describe('bearer API keys', () => {
     expect(logs.toLowerCase()).not.toContain('authorization');
   });
 
+  it('refuses an API key in the query string, and writes no credential-like query value to the logs', async () => {
+    const key = api.tenantA.apiKey;
+    const refused = await fetch(`${api.url}/v1/generations?api_key=${encodeURIComponent(key)}`);
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as ProblemDocument).detail).toMatch(/API key in the URL is refused.*Authorization: Bearer/);
+    // With a valid header too, the extra parameter is still refused (400), and still kept out of the logs.
+    const alongside = await fetch(`${api.url}/v1/generations?q=keep%20me&access_token=tok-for-the-log-test&X-Amz-Signature=sig-for-the-log-test`, {
+      headers: api.auth(api.tenantA),
+    });
+    expect(alongside.status).toBe(400);
+    await eventually('the request lines to be logged', async () => api.logLines.join('\n').includes('access_token=[redacted]'), 5_000, 50);
+    const logs = api.logLines.join('\n');
+    expect(logs).not.toContain(key);
+    expect(logs).not.toContain(encodeURIComponent(key));
+    expect(logs).not.toContain('tok-for-the-log-test');
+    expect(logs).not.toContain('sig-for-the-log-test');
+    expect(logs).toContain('api_key=[redacted]');
+    expect(logs).toContain('q=keep%20me');
+  });
+
   it('puts the tenant id on request log lines', async () => {
     await fetch(`${api.url}/v1/models`, { headers: api.auth(api.tenantA) });
     const lines = api.logLines.map((line) => JSON.parse(line) as { tenant_id?: string; req?: { url?: string } });

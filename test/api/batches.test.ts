@@ -109,6 +109,24 @@ describe('POST /v1/batches', () => {
     expect(empty.status).toBe(400);
   });
 
+  it('reports unreadable JSONL lines and bad fields of other rows in one answer, in row order', async () => {
+    const before = await counts();
+    const jsonl = ['{"prompt":"fine"}', '{"prompt": nope}', '{"prompt":"bad steps","steps":0}', 'not json either', '{"prompt":"", "sampler":"magic"}'].join('\n');
+    const response = await postBatch(jsonl, 'application/x-ndjson');
+    const problem = await response.json();
+
+    expect(response.status).toBe(400);
+    expect(problem.errors.map((error: { row: number; field: string }) => [error.row, error.field])).toEqual([
+      [2, 'line'],
+      [3, 'steps'],
+      [4, 'line'],
+      [5, 'prompt'],
+      [5, 'sampler'],
+    ]);
+    expect(problem.detail).toMatch(/^4 of 5 rows are not valid; nothing was created/);
+    expect(await counts()).toEqual(before);
+  });
+
   it('refuses a row that is more urgent than the tenant allows', async () => {
     const response = await postJson({ items: [{ prompt: 'rush me', priority: 1 }] });
     expect(response.status).toBe(400);
@@ -216,6 +234,46 @@ describe('POST /v1/batches/:id/cancel', () => {
     expect(canceled).toMatchObject({ status: 'canceled', counts: { succeeded: 1, canceled: 4, queued: 0 } });
     expect(canceled.finished_at).not.toBeNull();
     for (const row of rows.slice(1)) expect(await queue().getJob(row.id)).toBeUndefined();
+  });
+
+  const cancelBatch = (id: string) => fetch(`${api.url}/v1/batches/${id}/cancel`, { method: 'POST', headers: api.auth(api.tenantA) });
+
+  it('answers a completed batch with 409 not_cancelable, as a finished generation is answered', async () => {
+    const batch = await (await postJson({ items: [{ prompt: 'done one' }, { prompt: 'done two' }] })).json();
+    await api.db.prisma.generation.updateMany({ where: { batchId: batch.id }, data: { status: 'succeeded', finishedAt: new Date() } });
+    await api.db.prisma.batch.update({ where: { id: batch.id }, data: { finishedAt: new Date(), status: 'completed' } });
+    const generation = await api.db.prisma.generation.findFirstOrThrow({ where: { batchId: batch.id } });
+
+    const batchAnswer = await cancelBatch(batch.id);
+    const generationAnswer = await fetch(`${api.url}/v1/generations/${generation.id}/cancel`, { method: 'POST', headers: api.auth(api.tenantA) });
+
+    expect(generationAnswer.status).toBe(409);
+    expect(batchAnswer.status).toBe(409);
+    expect(await batchAnswer.json()).toMatchObject({ code: 'not_cancelable', detail: expect.stringMatching(/already completed/) });
+    expect((await api.db.prisma.batch.findUniqueOrThrow({ where: { id: batch.id } })).canceledAt).toBeNull();
+  });
+
+  it('answers 409 when every row has ended even before the batch is marked finished', async () => {
+    const batch = await (await postJson({ items: [{ prompt: 'ended' }] })).json();
+    await api.db.prisma.generation.updateMany({ where: { batchId: batch.id }, data: { status: 'failed', finishedAt: new Date() } });
+    expect((await cancelBatch(batch.id)).status).toBe(409);
+  });
+
+  it('answers 202 while running rows stop, and 200 unchanged once canceled', async () => {
+    const batch = await (await postJson({ items: [{ prompt: 'running row' }, { prompt: 'queued row' }] })).json();
+    const rows = await api.db.prisma.generation.findMany({ where: { batchId: batch.id }, orderBy: { batchIndex: 'asc' } });
+    await api.db.prisma.generation.update({ where: { id: rows[0].id }, data: { status: 'running', startedAt: new Date() } });
+
+    const stopping = await cancelBatch(batch.id);
+    expect(stopping.status).toBe(202);
+    expect(await stopping.json()).toMatchObject({ status: 'canceling', counts: { running: 1, canceled: 1 } });
+
+    // The worker stops the running row; the batch ends canceled.
+    await api.db.prisma.generation.update({ where: { id: rows[0].id }, data: { status: 'canceled', finishedAt: new Date() } });
+    await api.db.prisma.batch.update({ where: { id: batch.id }, data: { finishedAt: new Date(), status: 'canceled' } });
+    const again = await cancelBatch(batch.id);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ status: 'canceled', counts: { canceled: 2 } });
   });
 });
 

@@ -91,7 +91,7 @@ describe('chorus batch', () => {
     const result = await chorus(['batch', file, '--out', path.join(dir, 'bad-out'), '--json'], { CHORUS_API_URL: api.url, CHORUS_API_KEY: api.tenantA.apiKey });
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/row 2: seconds_total must be .*<= 11\.\d+ \(the model's window\)/);
+    expect(result.stderr).toMatch(/row 2: seconds_total must be a number of seconds from [\d.]+ to 11\.\d+ \(the model's window\)/);
     expect(await api.db.prisma.batch.count()).toBe(0);
     // Nothing to resume: the corrected file may use the same folder.
     expect(existsSync(path.join(dir, 'bad-out', '.chorus-batch.json'))).toBe(false);

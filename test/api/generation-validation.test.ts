@@ -1,4 +1,5 @@
-import { LIMITS, OUTPUT_FORMATS, SAMPLERS, samplersForObjective, type ProblemDocument } from '@chorus/contracts';
+import { LIMITS, OUTPUT_FORMATS, samplersForObjective, type ProblemDocument } from '@chorus/contracts';
+import { InvalidRequestError, readManifest, secondsTotalRange, validateGenerationRequest, windowSeconds } from '@chorus/inference';
 import { describe, expect, it } from 'vitest';
 import { useApi } from './api-under-test';
 
@@ -52,8 +53,34 @@ describe('POST /v1/generations rejects bad bodies with 400 problems naming each 
     const { data } = await api.tenantA.client.listModels();
     const window = data[0].window_seconds;
     const errors = await expectInvalid({ prompt: 'a pad', seconds_total: window + 0.5 });
-    expect(errors.get('seconds_total')).toContain(String(Math.floor(window * 100) / 100));
+    expect(errors.get('seconds_total')).toContain(String(window));
     expect(errors.get('seconds_total')).toMatch(/window/);
+  });
+
+  it('seconds_total shorter than the shortest clip or past the exact window, refused by the rule the worker applies', async () => {
+    const manifest = await readManifest(api.config.MODEL_DIR);
+    const range = secondsTotalRange(manifest);
+    const { data } = await api.tenantA.client.listModels();
+    expect({ min: data[0].seconds_total_min, max: data[0].window_seconds }).toEqual(range);
+    for (const seconds of [0.00001, 1e-9, 0.000001, range.min - 0.001, range.max + 0.001, windowSeconds(manifest)]) {
+      const errors = await expectInvalid({ prompt: 'a pad', seconds_total: seconds });
+      let workerError: unknown;
+      try {
+        validateGenerationRequest(manifest, { prompt: 'a pad', secondsTotal: seconds });
+      } catch (error) {
+        workerError = error;
+      }
+      expect(workerError).toBeInstanceOf(InvalidRequestError);
+      expect(errors.get('seconds_total')).toBe(`must be ${(workerError as InvalidRequestError).allowed}`);
+    }
+  });
+
+  it('seconds_total at either bound of the range it names', async () => {
+    const range = secondsTotalRange(await readManifest(api.config.MODEL_DIR));
+    for (const seconds of [range.min, range.max]) {
+      const response = await api.tenantB.client.createGeneration({ prompt: 'a pad', seconds_total: seconds });
+      expect(response.seconds_total).toBe(seconds);
+    }
   });
 
   it('zero or negative durations', async () => {
@@ -90,9 +117,9 @@ describe('POST /v1/generations rejects bad bodies with 400 problems naming each 
     expect(problem.code).toBe('invalid_json');
   });
 
-  it('an unknown sampler or output format, listing the known ones', async () => {
+  it("an unknown sampler or output format, listing the allowed ones (the served model's samplers)", async () => {
     const errors = await expectInvalid({ prompt: 'a pad', sampler: 'ddim', output_format: 'ogg' });
-    expect(errors.get('sampler')).toBe(`must be one of ${SAMPLERS.join(', ')}`);
+    expect(errors.get('sampler')).toBe(`must be one of ${samplersForObjective('v').join(', ')} (the samplers the model accepts)`);
     expect(errors.get('output_format')).toBe(`must be one of ${OUTPUT_FORMATS.join(', ')}`);
   });
 
@@ -109,10 +136,9 @@ describe('POST /v1/generations rejects bad bodies with 400 problems naming each 
 
   it('a body that is not a JSON object', async () => {
     expect((await expectInvalid(['a pad'])).get('body')).toBe('must be a JSON object');
-    // A bare JSON string or number is refused by the strict JSON parser itself.
-    const { response, problem } = await post('"a pad"');
-    expect(response.status).toBe(400);
-    expect(problem.code).toBe('invalid_json');
+    // A bare JSON string or null is valid JSON, so validation names what it should be.
+    expect((await expectInvalid('a pad')).get('body')).toBe('must be a JSON object');
+    expect((await expectInvalid(null)).get('body')).toBe('must be a JSON object');
   });
 
   it('a body sent as something other than JSON as 415', async () => {
@@ -145,7 +171,7 @@ describe('POST /v1/generations rejects bad bodies with 400 problems naming each 
   });
 
   it('creates nothing for a rejected body', async () => {
-    expect(await api.db.prisma.generation.count()).toBe(0);
+    expect(await api.db.prisma.generation.count({ where: { tenantId: api.tenantA.id } })).toBe(0);
   });
 });
 

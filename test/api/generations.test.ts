@@ -1,7 +1,7 @@
 import { ChorusApiError } from '@chorus/client';
 import { GenerationRepository } from '@chorus/db';
 import { samplersForObjective } from '@chorus/contracts';
-import { readManifest, windowSeconds } from '@chorus/inference';
+import { readManifest, secondsTotalRange } from '@chorus/inference';
 import { GenerationQueue } from '@chorus/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useApi } from './api-under-test';
@@ -35,7 +35,8 @@ describe('GET /v1/models', () => {
       version: manifest.version,
       sample_rate: manifest.sample_rate,
       channels: manifest.channels,
-      window_seconds: windowSeconds(manifest),
+      window_seconds: secondsTotalRange(manifest).max,
+      seconds_total_min: secondsTotalRange(manifest).min,
       defaults: { steps: manifest.defaults.steps, sampler: manifest.defaults.sampler, cfg_scale: manifest.defaults.cfg_scale },
       samplers: [...samplersForObjective(manifest.diffusion.objective)],
     });
@@ -88,7 +89,7 @@ describe('POST /v1/generations', () => {
   it('defaults seconds_total to the whole window', async () => {
     const { data } = await api.tenantA.client.listModels();
     const generation = await api.tenantA.client.createGeneration({ prompt: 'rain on a tin roof' });
-    expect(generation.seconds_total).toBeCloseTo(data[0].window_seconds, 10);
+    expect(generation.seconds_total).toBe(data[0].window_seconds);
   });
 
   it('keeps every parameter asked for', async () => {
@@ -190,6 +191,51 @@ describe('GET /v1/generations', () => {
     expect(both.data.map((g) => g.id)).toEqual([pad.id]);
     const either = await client.listGenerations({ status: 'queued,canceled', q: 'filter me' });
     expect(either.data.map((g) => g.id)).toEqual([canceled.id, pad.id]);
+  });
+
+  it('matches %, _ and \\ in q as the characters themselves, not as SQL wildcards', async () => {
+    const tenant = api.tenantB.client;
+    const percent = await tenant.createGeneration({ prompt: 'wildcards: 100% wet reverb', seconds_total: 1 });
+    const underscore = await tenant.createGeneration({ prompt: 'wildcards: snake_case pad', seconds_total: 1 });
+    const backslash = await tenant.createGeneration({ prompt: 'wildcards: back\\slash', seconds_total: 1 });
+    await tenant.createGeneration({ prompt: 'wildcards: plain text', seconds_total: 1 });
+    const ids = async (q: string) => (await tenant.listGenerations({ q, limit: 100 })).data.map((g) => g.id);
+    expect(await ids('%')).toEqual([percent.id]);
+    expect(await ids('_')).toEqual([underscore.id]);
+    expect(await ids('\\')).toEqual([backslash.id]);
+    expect(await ids('0% W')).toEqual([percent.id]);
+    expect(await ids('e_c')).toEqual([underscore.id]);
+    expect(await ids('wildcards%plain')).toEqual([]);
+  });
+
+  it('lists one batch in row order (batch_index), page after page', async () => {
+    const items = Array.from({ length: 12 }, (_, i) => ({ prompt: `ordered row ${i + 1}`, seconds_total: 1 }));
+    const response = await fetch(`${api.url}/v1/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...api.auth(api.tenantB) },
+      body: JSON.stringify({ items }),
+    });
+    expect(response.status).toBe(202);
+    const batch = (await response.json()) as { id: string };
+    const seen: (number | null)[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await api.tenantB.client.listGenerations({ batch_id: batch.id, limit: 5, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.data.map((g) => g.batch_index));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(items.map((_, i) => i + 1));
+    const prompts = (await api.tenantB.client.listGenerations({ batch_id: batch.id, limit: 100 })).data.map((g) => g.prompt);
+    expect(prompts).toEqual(items.map((item) => item.prompt));
+  });
+
+  it('refuses a newest-first cursor on a batch listing with a 400', async () => {
+    const page = await api.tenantB.client.listGenerations({ limit: 1 });
+    expect(page.next_cursor).not.toBeNull();
+    const batch = (await api.db.prisma.batch.findFirstOrThrow({ where: { tenantId: api.tenantB.id } })).id;
+    const error = await apiError(api.tenantB.client.listGenerations({ batch_id: batch, cursor: page.next_cursor! }));
+    expect(error.status).toBe(400);
+    expect(error.problem.errors?.[0].field).toBe('cursor');
   });
 });
 

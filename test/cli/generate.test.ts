@@ -15,6 +15,8 @@ const MODEL_DIR = path.join(ROOT, 'models/chorus-tiny');
 const MANIFEST = JSON.parse(readFileSync(path.join(MODEL_DIR, 'model.json'), 'utf8'));
 const RATE: number = MANIFEST.sample_rate;
 const WINDOW_SECONDS = (MANIFEST.window_frames * MANIFEST.downsampling_ratio) / RATE;
+// The shared rule (libs/inference secondsTotalRange): one latent frame rounded up, the window rounded down, to 0.01 s.
+const SECONDS_TOTAL = { min: Math.ceil((MANIFEST.downsampling_ratio / RATE) * 100) / 100, max: Math.floor(WINDOW_SECONDS * 100) / 100 };
 
 const run = promisify(execFile);
 
@@ -151,7 +153,8 @@ describe('chorus generate refuses bad input with one line naming the flag or fil
   const cases: Array<[string, (out: string) => string[], RegExp]> = [
     ['an empty prompt', (out) => ['--prompt', '  ', '--out', out], /--prompt must be a non-empty text of at most 2000 characters/],
     ['a prompt over the limit', (out) => ['--prompt', 'x'.repeat(2001), '--out', out], /--prompt must be at most 2000 characters, got 2001/],
-    ['seconds_total above the window', (out) => ['--prompt', 'hi', '--seconds-total', '20', '--out', out], new RegExp(`--seconds-total must be a number > 0 and <= ${(Math.floor(WINDOW_SECONDS * 100) / 100).toFixed(2)} \\(the model's window\\), got 20`)],
+    ['seconds_total above the window', (out) => ['--prompt', 'hi', '--seconds-total', '20', '--out', out], new RegExp(`--seconds-total must be a number of seconds from ${SECONDS_TOTAL.min} to ${SECONDS_TOTAL.max} \\(the model's window\\), got 20`)],
+    ['seconds_total below one latent frame', (out) => ['--prompt', 'hi', '--seconds-total', '0.00001', '--out', out], new RegExp(`--seconds-total must be a number of seconds from ${SECONDS_TOTAL.min} to ${SECONDS_TOTAL.max} \\(the model's window\\), got 0.00001`)],
     ['seconds_total of 0', (out) => ['--prompt', 'hi', '--seconds-total', '0', '--out', out], /--seconds-total.*must be a number > 0/],
     ['seconds_start below 0', (out) => ['--prompt', 'hi', '--seconds-start', '-1', '--out', out], /--seconds-start.*'-1'.*must be a number >= 0/],
     ['steps below 1', (out) => ['--prompt', 'hi', '--steps', '0', '--out', out], /--steps.*must be an integer from 1 to 500/],

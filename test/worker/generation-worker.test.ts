@@ -3,8 +3,9 @@ import { WaveFile } from 'wavefile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationEvent } from '@chorus/queue';
 import { WorkerRepository } from '@chorus/db';
+import { readManifest, secondsTotalRange } from '@chorus/inference';
 import { Reconciler } from '../../apps/worker/src/reconciler.service';
-import { type RunningWorker, startWorkerFarm, type WorkerFarm } from './worker-under-test';
+import { MODEL_DIR, type RunningWorker, startWorkerFarm, type WorkerFarm } from './worker-under-test';
 
 let farm: WorkerFarm;
 let worker: RunningWorker;
@@ -104,6 +105,17 @@ describe('generation worker', () => {
     const row = await farm.waitForStatus(generation.id, ['failed', 'succeeded']);
     expect(row.status).toBe('failed');
     expect(row.error).toMatch(/sampler/);
+    expect(row.attempts).toBe(1);
+  });
+
+  it("refuses a seconds_total below one latent frame by the API's rule, in the API's field name", async () => {
+    const manifest = await readManifest(MODEL_DIR);
+    const { min, max } = secondsTotalRange(manifest);
+    // Written straight to the row: the API refuses it at the edge, so only a model that differs from the API's gets here.
+    const generation = await farm.submit({ secondsTotal: 0.00001 });
+    const row = await farm.waitForStatus(generation.id, ['failed', 'succeeded']);
+    expect(row.status).toBe('failed');
+    expect(row.error).toBe(`seconds_total must be a number of seconds from ${min} to ${max} (the model's window), got 0.00001`);
     expect(row.attempts).toBe(1);
   });
 

@@ -23,6 +23,11 @@ import { StatsModule } from './stats/stats.module';
 export interface ApiAppOptions {
   /** Where JSON logs go (stdout by default); tests pass a stream to read them. */
   logDestination?: DestinationStream;
+  /**
+   * Close on SIGTERM/SIGINT by itself (default). `npm run farm` turns this off and closes the API in
+   * its own stop sequence: two closes racing each other closed Redis twice and logged an error.
+   */
+  shutdownHooks?: boolean;
 }
 
 /**

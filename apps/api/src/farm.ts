@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     await s3.run();
   }
   await migrate(config.DATABASE_URL);
-  const api = await createApiApp(config);
+  const api = await createApiApp(config, { shutdownHooks: false });
   await api.listen(config.PORT, config.HOST);
 
   const worker: ChildProcess = spawn(process.execPath, [WORKER_ENTRY], { env, stdio: 'inherit' });

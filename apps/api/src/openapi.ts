@@ -1,5 +1,5 @@
 import { applyDecorators, type INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule, ApiResponse, type ApiResponseOptions } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtension, DocumentBuilder, SwaggerModule, ApiResponse, type ApiResponseOptions } from '@nestjs/swagger';
 import { ERROR_CODES, PROBLEM_CONTENT_TYPE } from '@chorus/contracts';
 import { z } from 'zod';
 
@@ -32,11 +32,13 @@ const problemSchema: SchemaObject = {
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request: `errors` names each bad field and its allowed range',
-  401: 'Missing or unknown API key',
-  404: "No such generation for this tenant (another tenant's answers 404 too)",
-  409: "Conflicts with the generation's current status",
+  401: 'Missing or unknown API key (`WWW-Authenticate: Bearer`)',
+  404: "Not found for this tenant (another tenant's resource answers 404 too)",
+  409: "Conflicts with the resource's current status, or an Idempotency-Key reused with another request or still in progress",
   413: 'Body over the size limit',
-  415: 'Body is not JSON',
+  415: 'Body is not of an accepted media type, charset or Content-Encoding',
+  429: 'Rate limit or quota reached (`Retry-After` says when to retry)',
+  503: 'The database is out of reach for the moment (`Retry-After`)',
 };
 
 /** Documents the problem+json answers a route can give. */
@@ -46,6 +48,27 @@ export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecor
       ApiResponse({ status, description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem', content: { [PROBLEM_CONTENT_TYPE]: { schema: problemSchema } } }),
     ),
   );
+}
+
+/** The security scheme's name in the document; `@ApiBearerAuth(API_KEY_SCHEME)` refers to it. */
+export const API_KEY_SCHEME = 'bearer';
+
+/**
+ * A controller whose routes belong to a tenant (`/v1`): the API key, and the problems any such
+ * route can answer (no or a bad key, the request rate or quota, the database out of reach).
+ */
+export function TenantRoutes(): ClassDecorator {
+  return applyDecorators(ApiBearerAuth(API_KEY_SCHEME), ApiProblems(401, 429, 503));
+}
+
+const REQUEST_CONTENT = 'x-chorus-request-content';
+
+/**
+ * A request body with a schema per media type (a batch is JSON, CSV, JSONL or a multipart upload),
+ * which @nestjs/swagger's ApiBody cannot say; setupOpenApi moves it into the operation's requestBody.
+ */
+export function ApiRequestContent(content: Record<string, { schema: SchemaObject }>, description?: string): MethodDecorator {
+  return ApiExtension(REQUEST_CONTENT, { content, ...(description ? { description } : {}) });
 }
 
 /** Serves the OpenAPI document at /docs (UI) and /docs-json. */
@@ -61,8 +84,17 @@ export function setupOpenApi(app: INestApplication): void {
       .setVersion('1')
       // 3.1 speaks the JSON Schema dialect that zod's toJSONSchema writes (numeric exclusiveMinimum…).
       .setOpenAPIVersion('3.1.0')
-      .addBearerAuth()
+      // Not addBearerAuth(): it declares bearerFormat JWT, and the keys are opaque (chorus_…), not JWTs.
+      .addSecurity(API_KEY_SCHEME, { type: 'http', scheme: 'bearer', description: 'A Chorus API key (chorus_…) from `chorus tenants create`' })
       .build(),
   );
+  for (const operations of Object.values(document.paths)) {
+    for (const operation of Object.values(operations) as Record<string, unknown>[]) {
+      if (typeof operation !== 'object' || operation === null || !(REQUEST_CONTENT in operation)) continue;
+      const { content, description } = operation[REQUEST_CONTENT] as { content: unknown; description?: string };
+      operation.requestBody = { required: true, content, ...(description ? { description } : {}) };
+      delete operation[REQUEST_CONTENT];
+    }
+  }
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }

@@ -1,20 +1,24 @@
-import type { GenerationStatus } from './limits';
+import { z } from 'zod';
+import { GENERATION_STATUSES, type GenerationStatus } from './limits';
+
+export const BATCH_STATUSES = ['queued', 'running', 'canceling', 'completed', 'canceled'] as const;
 
 /**
  * A batch as `GET /v1/batches/:id` answers it. `status` is queued → running → completed, or
  * canceling → canceled once canceled; `counts` has every generation status.
  */
-export interface BatchResource {
-  id: string;
-  status: 'queued' | 'running' | 'canceling' | 'completed' | 'canceled';
-  total: number;
-  counts: Record<GenerationStatus, number>;
-  webhook_url: string | null;
-  created_at: string;
-  finished_at: string | null;
-  canceled_at: string | null;
-  manifest_url: string;
-}
+export const batchResourceSchema = z.object({
+  id: z.string(),
+  status: z.enum(BATCH_STATUSES),
+  total: z.number().int(),
+  counts: z.object(Object.fromEntries(GENERATION_STATUSES.map((status) => [status, z.number().int()])) as Record<GenerationStatus, z.ZodNumber>),
+  webhook_url: z.string().nullable(),
+  created_at: z.string(),
+  finished_at: z.string().nullable(),
+  canceled_at: z.string().nullable(),
+  manifest_url: z.string(),
+});
+export type BatchResource = z.infer<typeof batchResourceSchema>;
 
 /** One line of `GET /v1/batches/:id/manifest` (JSON Lines): a row of the batch and what became of it. */
 export interface BatchManifestLine {

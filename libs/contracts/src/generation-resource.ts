@@ -109,8 +109,10 @@ export const modelInfoSchema = z.object({
   version: z.string(),
   sample_rate: z.number().int(),
   channels: z.number().int(),
-  /** Longest `seconds_total` the model can render: its latent window in seconds. */
+  /** Longest `seconds_total` the model renders: its latent window in seconds, rounded down to 0.01 s (11.88 for chorus-tiny). */
   window_seconds: z.number(),
+  /** Shortest `seconds_total` the model renders: one latent frame, rounded up to 0.01 s. */
+  seconds_total_min: z.number(),
   /** Largest `seconds_start` its timing conditioning knows. */
   seconds_start_max: z.number(),
   defaults: z.object({ steps: z.number().int(), sampler: z.enum(SAMPLERS), cfg_scale: z.number() }),

@@ -39,3 +39,11 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export const GENERATION_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
 export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
+
+/**
+ * What a `seconds_total` may be for a model, in the words the API, the worker and the CLI all use.
+ * The bounds come from `secondsTotalRange` in @chorus/inference, beside the model's window.
+ */
+export function secondsTotalAllowed(range: { min: number; max: number }): string {
+  return `a number of seconds from ${range.min} to ${range.max} (the model's window)`;
+}

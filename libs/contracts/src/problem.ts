@@ -9,6 +9,8 @@ export const ERROR_CODES = [
   'unauthorized',
   'not_found',
   'payload_too_large',
+  'headers_too_large',
+  'request_timeout',
   'not_cancelable',
   'audio_not_ready',
   'rate_limited',

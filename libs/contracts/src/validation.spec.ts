@@ -34,24 +34,26 @@ describe('fieldErrors', () => {
 });
 
 describe('withModelWindow', () => {
-  const schema = withModelWindow(11.888, { secondsStartMax: 32 });
+  const schema = withModelWindow({ secondsTotal: { min: 0.05, max: 11.88 }, secondsStartMax: 32 });
+  const totalRule = "must be a number of seconds from 0.05 to 11.88 (the model's window)";
 
-  it('accepts the rounded-down window it names and refuses beyond the window', () => {
+  it('accepts both bounds it names', () => {
     expect(schema.safeParse({ prompt: 'x', seconds_total: 11.88 }).success).toBe(true);
-    expect(errorsOf(schema, { prompt: 'x', seconds_total: 11.9 })).toEqual([
-      { field: 'seconds_total', message: "must be a number of seconds > 0 and <= 11.88 (the model's window)" },
+    expect(schema.safeParse({ prompt: 'x', seconds_total: 0.05 }).success).toBe(true);
+  });
+
+  it.each([11.885, 11.9, 0.049, 0.00001, 1e-9, 0, -1, '3'])('refuses seconds_total %s with the one range', (seconds) => {
+    expect(errorsOf(schema, { prompt: 'x', seconds_total: seconds })).toEqual([{ field: 'seconds_total', message: totalRule }]);
+  });
+
+  it.each([40, 33, -1, 'x'])("refuses seconds_start %s naming the model's timing range", (seconds) => {
+    expect(errorsOf(schema, { prompt: 'x', seconds_start: seconds })).toEqual([
+      { field: 'seconds_start', message: "must be a number from 0 to 32 (the model's timing range)" },
     ]);
   });
 
-  it("refuses seconds_start beyond the model's timing range", () => {
-    expect(errorsOf(schema, { prompt: 'x', seconds_start: 40 })[0]).toEqual({
-      field: 'seconds_start',
-      message: "must be a number from 0 to 32 (the model's timing range)",
-    });
-  });
-
   it('refuses a sampler the model does not accept, naming the ones it does', () => {
-    const rf = withModelWindow(11.888, { secondsStartMax: 0, samplers: samplersForObjective('rf_denoiser') });
+    const rf = withModelWindow({ secondsTotal: { min: 0.05, max: 11.88 }, secondsStartMax: 0, samplers: samplersForObjective('rf_denoiser') });
     expect(rf.safeParse({ prompt: 'x', sampler: 'pingpong' }).success).toBe(true);
     expect(errorsOf(rf, { prompt: 'x', sampler: 'dpmpp-3m-sde' })).toEqual([
       { field: 'sampler', message: 'must be one of pingpong, euler (the samplers the model accepts)' },

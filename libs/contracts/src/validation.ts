@@ -1,6 +1,9 @@
 import type { z } from 'zod';
 import type { FieldError } from './problem';
 
+/** The message of a key a strict schema does not know. */
+export const UNKNOWN_FIELD = 'is not a known field';
+
 /**
  * Turns zod issues into the `errors` of a validation problem: one entry per bad field
  * (an unknown key is its own entry), duplicates dropped.
@@ -17,7 +20,7 @@ export function fieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
   for (const issue of error.issues) {
     const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) push([path, key].filter(Boolean).join('.'), 'is not a known field');
+      for (const key of issue.keys) push([path, key].filter(Boolean).join('.'), UNKNOWN_FIELD);
     } else if (issue.code === 'invalid_type' && issue.path.length === 0) {
       push(path || 'body', `must be a JSON object`);
     } else {

@@ -33,8 +33,9 @@ export interface NewGeneration {
 
 export interface GenerationListQuery {
   status?: GenerationStatus | GenerationStatus[];
-  /** Case-insensitive substring of the prompt. */
+  /** Case-insensitive substring of the prompt, every character literal (`%` and `_` too). */
   prompt?: string;
+  /** One batch's rows; they are then listed in row order (batch_index), not newest first. */
   batchId?: string;
   /** Page size; default 50. */
   limit?: number;
@@ -121,25 +122,33 @@ export class GenerationRepository {
     return row && toGeneration(row);
   }
 
-  /** Newest first, keyset-paginated on (created_at desc, id). */
+  /**
+   * Newest first, keyset-paginated on (created_at desc, id); one batch's rows in row order instead,
+   * keyset-paginated on batch_index (a batch's rows share one created_at, so newest-first would leave
+   * their order to the uuids).
+   */
   async list(tenantId: string, query: GenerationListQuery = {}): Promise<GenerationPage> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const where: Prisma.GenerationWhereInput = { tenantId };
     if (query.status !== undefined) where.status = Array.isArray(query.status) ? { in: query.status } : query.status;
-    if (query.prompt) where.prompt = { contains: query.prompt, mode: 'insensitive' };
-    if (query.batchId !== undefined) where.batchId = query.batchId;
-    if (query.cursor) {
+    if (query.prompt) where.prompt = { contains: escapeLike(query.prompt), mode: 'insensitive' };
+    const inBatch = query.batchId !== undefined;
+    if (inBatch) where.batchId = query.batchId;
+    if (query.cursor && inBatch) {
+      where.batchIndex = { gt: decodeBatchCursor(query.cursor) };
+    } else if (query.cursor) {
       const after = decodeCursor(query.cursor);
       where.OR = [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }];
     }
     const rows = await this.prisma.generation.findMany({
       where,
-      orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+      orderBy: inBatch ? [{ batchIndex: 'asc' }] : [{ createdAt: 'desc' }, { id: 'asc' }],
       take: limit + 1,
     });
     const items = rows.slice(0, limit).map(toGeneration);
     const last = items.at(-1);
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    const more = rows.length > limit && last;
+    return { items, nextCursor: more ? (inBatch ? encodeBatchCursor(last) : encodeCursor(last)) : null };
   }
 
   /**
@@ -293,6 +302,26 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   } catch {
     throw new InvalidCursorError();
   }
+}
+
+/** A batch page's cursor: the last batch_index it held. */
+function encodeBatchCursor(generation: Generation): string {
+  return Buffer.from(JSON.stringify(['batch_index', generation.batchIndex])).toString('base64url');
+}
+
+function decodeBatchCursor(cursor: string): number {
+  try {
+    const [kind, index] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (kind !== 'batch_index' || !Number.isSafeInteger(index)) throw new InvalidCursorError();
+    return index as number;
+  } catch {
+    throw new InvalidCursorError();
+  }
+}
+
+/** LIKE's wildcards (`%`, `_`) and its escape character (`\\`, Postgres' default) as literal characters. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -9,7 +9,7 @@ export class InvalidRequestError extends Error {
   constructor(
     /** The `GenerationRequest` field at fault, e.g. `secondsTotal`. */
     readonly field: string,
-    /** What is allowed, e.g. `a number > 0 and <= 11.89 (the model's window)`. */
+    /** What is allowed, e.g. `a number of seconds from 0.05 to 11.88 (the model's window)`. */
     readonly allowed: string,
     readonly received?: unknown,
   ) {

@@ -4,11 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { LIMITS } from '@chorus/contracts';
 import { InvalidRequestError } from './errors';
 import { DEFAULT_SECONDS_TOTAL, resolveSeed, validateGenerationRequest } from './generation';
-import { modelManifestSchema, windowSeconds } from './manifest';
+import { modelManifestSchema, secondsTotalRange, windowSeconds } from './manifest';
 
 const m = modelManifestSchema.parse(JSON.parse(readFileSync(path.resolve(__dirname, '../../../models/chorus-tiny/model.json'), 'utf8')));
 const startMax = Math.min(LIMITS.secondsStartMax, m.timing.seconds_start!.max);
-const windowText = (Math.floor(Math.min(windowSeconds(m), m.timing.seconds_total.max) * 100) / 100).toFixed(2);
 
 function fieldError(run: () => unknown): InvalidRequestError {
   try {
@@ -48,9 +47,10 @@ describe('validateGenerationRequest', () => {
     [{ prompt: 'p', negativePrompt: 'x'.repeat(LIMITS.promptMaxChars + 1) }, 'negativePrompt', /at most 2000/],
     [{ prompt: 'p', secondsStart: -1 }, 'secondsStart', new RegExp(`a number >= 0 and <= ${startMax}, got -1`)],
     [{ prompt: 'p', secondsStart: startMax + 1 }, 'secondsStart', new RegExp(`<= ${startMax}, got ${startMax + 1}`)],
-    [{ prompt: 'p', secondsTotal: 0 }, 'secondsTotal', /> 0/],
-    [{ prompt: 'p', secondsTotal: windowSeconds(m) + 0.5 }, 'secondsTotal', new RegExp(`<= ${windowText} \\(the model's window\\)`)],
-    [{ prompt: 'p', secondsTotal: Number.NaN }, 'secondsTotal', /> 0/],
+    [{ prompt: 'p', secondsTotal: 0 }, 'secondsTotal', /from 0\.05 to 11\.88 \(the model's window\), got 0$/],
+    [{ prompt: 'p', secondsTotal: 0.00001 }, 'secondsTotal', /from 0\.05 to 11\.88 \(the model's window\), got 0\.00001$/],
+    [{ prompt: 'p', secondsTotal: windowSeconds(m) }, 'secondsTotal', /from 0\.05 to 11\.88 \(the model's window\)/],
+    [{ prompt: 'p', secondsTotal: Number.NaN }, 'secondsTotal', /from 0\.05 to 11\.88/],
     [{ prompt: 'p', steps: 0 }, 'steps', /an integer >= 1 and <= 500, got 0/],
     [{ prompt: 'p', steps: 2.5 }, 'steps', /integer/],
     [{ prompt: 'p', cfgScale: 26 }, 'cfgScale', /<= 25/],
@@ -61,6 +61,24 @@ describe('validateGenerationRequest', () => {
     const error = fieldError(() => validateGenerationRequest(m, request));
     expect(error.field).toBe(field);
     expect(error.message).toMatch(message);
+  });
+});
+
+describe('secondsTotalRange', () => {
+  it("runs from one latent frame rounded up to the window rounded down, both to 0.01 s", () => {
+    // chorus-tiny: 2048 / 44100 = 0.0464 s per latent frame, 256 frames = 11.8884 s.
+    expect(secondsTotalRange(m)).toEqual({ min: 0.05, max: 11.88 });
+  });
+
+  it('accepts exactly its bounds in validateGenerationRequest', () => {
+    const { min, max } = secondsTotalRange(m);
+    expect(validateGenerationRequest(m, { prompt: 'p', secondsTotal: min }).secondsTotal).toBe(min);
+    expect(validateGenerationRequest(m, { prompt: 'p', secondsTotal: max }).secondsTotal).toBe(max);
+  });
+
+  it("is capped by the timing conditioner's range", () => {
+    const short = { ...m, timing: { ...m.timing, seconds_total: { min: 0.2, max: 5.555 } } };
+    expect(secondsTotalRange(short)).toEqual({ min: 0.2, max: 5.55 });
   });
 });
 

@@ -1,8 +1,8 @@
 /** What a caller asks of the model and what it gets back, and the rules a request must follow. */
 import { randomInt } from 'node:crypto';
-import { LIMITS, samplersForObjective, type SamplerName } from '@chorus/contracts';
+import { LIMITS, samplersForObjective, secondsTotalAllowed, type SamplerName } from '@chorus/contracts';
 import { InvalidRequestError } from './errors';
-import { windowSeconds, type ModelManifest } from './manifest';
+import { secondsTotalRange, type ModelManifest } from './manifest';
 
 export type { SamplerName } from '@chorus/contracts';
 
@@ -38,9 +38,9 @@ export function resolveSeed(seed?: number): number {
   return seed ?? randomInt(0, LIMITS.seedMax + 1);
 }
 
-/** The largest seconds_total a model can render: its window, capped by its timing conditioner's range. */
+/** The largest seconds_total a model can render (`secondsTotalRange(m).max`). */
 export function maxSecondsTotal(m: ModelManifest): number {
-  return Math.min(windowSeconds(m), m.timing.seconds_total.max);
+  return secondsTotalRange(m).max;
 }
 
 /**
@@ -75,11 +75,10 @@ export function validateGenerationRequest(m: ModelManifest, r: Partial<Generatio
     }
   }
 
-  const totalMax = maxSecondsTotal(m);
-  const secondsTotal = r.secondsTotal ?? Math.min(DEFAULT_SECONDS_TOTAL, totalMax);
-  const minTotal = 1 / m.sample_rate;
-  if (!Number.isFinite(secondsTotal) || secondsTotal < minTotal || secondsTotal > totalMax) {
-    throw new InvalidRequestError('secondsTotal', `a number > 0 and <= ${floorTo2(totalMax)} (the model's window)`, secondsTotal);
+  const total = secondsTotalRange(m);
+  const secondsTotal = r.secondsTotal ?? Math.min(DEFAULT_SECONDS_TOTAL, total.max);
+  if (!Number.isFinite(secondsTotal) || secondsTotal < total.min || secondsTotal > total.max) {
+    throw new InvalidRequestError('secondsTotal', secondsTotalAllowed(total), secondsTotal);
   }
 
   const steps = r.steps ?? m.defaults.steps;
@@ -104,9 +103,4 @@ export function validateGenerationRequest(m: ModelManifest, r: Partial<Generatio
   }
 
   return { prompt, ...(negativePrompt !== undefined && { negativePrompt }), secondsStart, secondsTotal, steps, cfgScale, sampler, seed };
-}
-
-/** Rounded down, so the printed limit is itself allowed. */
-function floorTo2(x: number): string {
-  return (Math.floor(x * 100) / 100).toFixed(2);
 }

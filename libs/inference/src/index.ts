@@ -12,7 +12,7 @@ export {
   type GenerationRequest,
   type SamplerName,
 } from './generation';
-export { MANIFEST_FILE, modelManifestSchema, readManifest, windowSeconds, type ModelManifest } from './manifest';
+export { MANIFEST_FILE, modelManifestSchema, readManifest, secondsTotalRange, windowSeconds, type ModelManifest } from './manifest';
 export { checkGraphNames, loadManifest, type ExecutionProviderName } from './graphs';
 export { AUDIO_MIME_TYPES, encodeAudio, type AudioFormat, type EncodeOptions, type WavBitDepth } from './audio-encoders';
 export {

@@ -184,9 +184,24 @@ export function graphSpecs(m: ModelManifest): GraphSpec[] {
   return specs;
 }
 
-/** Seconds of audio in the model's fixed latent window. */
+/** Seconds of audio in the model's fixed latent window (exact; 11.8884… s for chorus-tiny). */
 export function windowSeconds(m: ModelManifest): number {
   return (m.window_frames * m.downsampling_ratio) / m.sample_rate;
+}
+
+/**
+ * The one rule for the shortest and longest `seconds_total`, shared by the API, the worker and the
+ * CLI: from one latent frame (the model's time resolution) rounded up to 0.01 s, to the window
+ * (capped by the timing conditioner's range) rounded down to 0.01 s. Both bounds are shown and
+ * checked as these exact figures (0.05 and 11.88 for chorus-tiny), so the printed limit is itself allowed.
+ */
+export function secondsTotalRange(m: ModelManifest): { min: number; max: number } {
+  const frameSeconds = m.downsampling_ratio / m.sample_rate;
+  const longest = Math.min(windowSeconds(m), m.timing.seconds_total.max);
+  // The epsilon keeps a bound that is already a whole number of hundredths (11.88 * 100 = 1187.999…) where it is.
+  const min = Math.ceil(Math.max(frameSeconds, m.timing.seconds_total.min) * 100 - 1e-9) / 100;
+  const max = Math.floor(longest * 100 + 1e-9) / 100;
+  return { min, max };
 }
 
 /**

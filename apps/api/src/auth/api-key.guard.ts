@@ -1,4 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CREDENTIAL_PARAMETER } from '../logging/logger-options';
 import { ProblemException } from '../problem/problem.exception';
 import { ApiKeyResolver, type AuthenticatedRequest } from './authenticated-tenant';
 
@@ -22,7 +23,14 @@ export class ApiKeyGuard implements CanActivate {
     const header = request.headers.authorization;
     const match = header ? BEARER.exec(header) : null;
     if (!match) {
-      throw new ProblemException('unauthorized', 401, 'send the header Authorization: Bearer <api key>');
+      const inUrl = Object.keys(request.query ?? {}).some((name) => CREDENTIAL_PARAMETER.test(name));
+      throw new ProblemException(
+        'unauthorized',
+        401,
+        inUrl
+          ? 'an API key in the URL is refused (URLs are logged and cached): send the header Authorization: Bearer <api key>'
+          : 'send the header Authorization: Bearer <api key>',
+      );
     }
     const tenant = await this.keys.resolve(match[1]);
     if (!tenant) throw new ProblemException('unauthorized', 401, 'the API key is not valid');

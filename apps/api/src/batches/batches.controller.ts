@@ -1,18 +1,21 @@
+import { isUtf8 } from 'node:buffer';
 import { once } from 'node:events';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { stringify } from 'csv-stringify/sync';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import type { BatchManifestLine, BatchResource } from '@chorus/contracts';
+import { LIMITS, batchResourceSchema, generationRequestSchema, type BatchManifestLine, type BatchResource } from '@chorus/contracts';
 import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { ProblemException } from '../problem/problem.exception';
+import { ApiProblems, ApiRequestContent, TenantRoutes, openApiSchema } from '../openapi';
+import { ProblemException, validationProblem } from '../problem/problem.exception';
 import { parseOrThrow } from '../validation/parse';
 import { rowsFromCsv, rowsFromItems, rowsFromJsonl, type ParsedRows } from './batch-rows';
 import { BATCH_MAX_ROWS, BatchesService, type BatchOptions } from './batches.service';
 import { BATCH_FILE_FIELD, BATCH_UPLOAD_LIMIT_BYTES, CSV_TYPES, JSONL_TYPES } from './batch-upload';
+import { BatchUploadProblems } from './batch-upload-problems';
 
 const jsonBatchSchema = z
   .object({
@@ -22,15 +25,29 @@ const jsonBatchSchema = z
   })
   .strict();
 
-/** Batch-level options of an upload (multipart fields or query parameters): text, so converted. */
-const uploadOptionsSchema = z.object({
-  webhook_url: z.string().min(1).optional(),
-  priority: z
-    .string()
-    .regex(/^\d+$/, 'must be an integer')
-    .transform(Number)
-    .optional(),
-});
+/**
+ * Batch-level options of an upload (multipart fields or query parameters): text, so converted.
+ * Anything else is refused, not ignored.
+ */
+const uploadOptionsSchema = z
+  .object({
+    webhook_url: z.string().min(1).optional(),
+    priority: z
+      .string()
+      .regex(/^\d+$/, 'must be an integer')
+      .transform(Number)
+      .optional(),
+  })
+  .strict();
+
+/** A multipart form's options, given as form fields or query parameters (not both for one option). */
+function uploadOptions(fields: unknown, query: unknown): z.output<typeof uploadOptionsSchema> {
+  const fromForm = parseOrThrow(uploadOptionsSchema, { ...(fields as object) });
+  const fromQuery = parseOrThrow(uploadOptionsSchema, query, 'query');
+  const twice = Object.keys(fromQuery).filter((key) => key in fromForm);
+  if (twice.length) throw validationProblem(twice.map((key) => ({ field: key, message: 'is given both as a form field and in the query string: give it once' })));
+  return { ...fromQuery, ...fromForm };
+}
 
 interface UploadedBatchFile {
   buffer: Buffer;
@@ -38,15 +55,43 @@ interface UploadedBatchFile {
   mimetype: string;
 }
 
+/** The body of a batch in each media type it may come in (the rows themselves are generation bodies). */
+const BATCH_REQUEST_CONTENT = {
+  'application/json': { schema: openApiSchema(jsonBatchSchema.extend({ items: z.array(generationRequestSchema) }), 'input') },
+  ...Object.fromEntries(
+    [...CSV_TYPES, ...JSONL_TYPES].map((type) => [
+      type,
+      { schema: { type: 'string', description: (CSV_TYPES as readonly string[]).includes(type) ? 'CSV with a header row of generation fields' : 'One generation body (JSON) per line' } },
+    ]),
+  ),
+  'multipart/form-data': {
+    schema: {
+      type: 'object',
+      required: [BATCH_FILE_FIELD],
+      additionalProperties: false,
+      properties: {
+        [BATCH_FILE_FIELD]: { type: 'string', contentMediaType: 'application/octet-stream', description: 'The batch file: .csv, or .jsonl / .ndjson' },
+        webhook_url: { type: 'string' },
+        priority: { type: 'string', pattern: '^\\d+$' },
+      },
+    },
+  },
+};
+
+const MANIFEST_CONTENT = {
+  'application/x-ndjson': { schema: { type: 'string', description: 'One JSON object per row: row, id, status, params, seed, model, audio, error' } },
+  'text/csv': { schema: { type: 'string' } },
+} as const;
+
 @ApiTags('batches')
-@ApiBearerAuth()
+@TenantRoutes()
 @Controller('v1/batches')
 export class BatchesController {
   constructor(private readonly batches: BatchesService) {}
 
   @Post()
   @HttpCode(202)
-  @UseInterceptors(FileInterceptor(BATCH_FILE_FIELD, { limits: { fileSize: BATCH_UPLOAD_LIMIT_BYTES, files: 1 } }), IdempotencyInterceptor)
+  @UseInterceptors(BatchUploadProblems, FileInterceptor(BATCH_FILE_FIELD, { limits: { fileSize: BATCH_UPLOAD_LIMIT_BYTES, files: 1 } }), IdempotencyInterceptor)
   @ApiOperation({
     summary: 'Submit a batch of generations',
     description:
@@ -55,11 +100,18 @@ export class BatchesController {
       `(field "${BATCH_FILE_FIELD}", .csv or .jsonl). Every row is checked first: one bad row answers 400 listing each bad ` +
       'row and field, and creates nothing. For CSV/JSONL bodies, webhook_url and priority are query parameters (or multipart fields).',
   })
-  @ApiConsumes('application/json', 'text/csv', 'application/x-ndjson', 'multipart/form-data')
+  @ApiRequestContent(BATCH_REQUEST_CONTENT)
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same batch for 24 h.' })
-  @ApiQuery({ name: 'webhook_url', required: false })
-  @ApiQuery({ name: 'priority', required: false })
-  @ApiAcceptedResponse({ description: 'The batch: id, status, total, counts by status' })
+  @ApiQuery({ name: 'webhook_url', required: false, description: 'CSV, JSONL or multipart only (a JSON batch has it in its body)', schema: { type: 'string' } })
+  @ApiQuery({
+    name: 'priority',
+    required: false,
+    description: `Default priority of rows that give none, ${LIMITS.priorityMin} to ${LIMITS.priorityMax}; CSV, JSONL or multipart only`,
+    schema: { type: 'integer', minimum: LIMITS.priorityMin, maximum: LIMITS.priorityMax },
+  })
+  @ApiAcceptedResponse({ description: 'The batch: id, status, total, counts by status', schema: openApiSchema(batchResourceSchema) })
+  @ApiOkResponse({ description: 'A retry with the same Idempotency-Key: the first answer again', schema: openApiSchema(batchResourceSchema) })
+  @ApiProblems(400, 409, 413, 415)
   async create(
     @CurrentTenant() tenant: AuthenticatedTenant,
     @Req() request: Request,
@@ -71,11 +123,22 @@ export class BatchesController {
     let parsed: ParsedRows;
     let options: BatchOptions;
     if (file) {
-      const fields = parseOrThrow(uploadOptionsSchema, { ...(query as object), ...(body as object) });
+      const fields = uploadOptions(body, query);
       options = { webhookUrl: fields.webhook_url, priority: fields.priority };
+      if (!isUtf8(file.buffer)) {
+        throw validationProblem([{ field: BATCH_FILE_FIELD, message: 'must be UTF-8 text: it holds bytes that are not valid UTF-8' }]);
+      }
       const text = file.buffer.toString('utf8');
       parsed = isJsonl(file.originalname, file.mimetype) ? rowsFromJsonl(text) : await rowsFromCsv(text);
+    } else if (request.is('multipart/form-data')) {
+      throw validationProblem([{ field: BATCH_FILE_FIELD, message: 'is required: a multipart batch carries its .csv or .jsonl file in this field' }]);
     } else if (request.is(['application/json', 'application/*+json'])) {
+      const ignored = Object.keys(query as object);
+      if (ignored.length) {
+        throw validationProblem(
+          ignored.map((key) => ({ field: `query.${key}`, message: 'is not taken with a JSON batch: put webhook_url and priority in the body' })),
+        );
+      }
       const json = parseOrThrow(jsonBatchSchema, body);
       options = { webhookUrl: json.webhook_url, priority: json.priority };
       parsed = rowsFromItems(json.items);
@@ -90,16 +153,14 @@ export class BatchesController {
         `send the batch as application/json, text/csv, application/x-ndjson or multipart/form-data, not ${request.headers['content-type'] ?? 'no content type'}`,
       );
     }
-    if (parsed.errors.length) {
-      throw new ProblemException('validation_error', 400, `${parsed.errors.length} rows cannot be read; nothing was created`, parsed.errors);
-    }
-    const batch = await this.batches.create(tenant, parsed.rows, options);
+    const batch = await this.batches.create(tenant, parsed, options);
     response.location(`/v1/batches/${batch.id}`);
     return batch;
   }
 
   @Get(':id')
-  @ApiOkResponse({ description: 'The batch with counts of its generations by status' })
+  @ApiOkResponse({ description: 'The batch with counts of its generations by status', schema: openApiSchema(batchResourceSchema) })
+  @ApiProblems(404)
   get(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string): Promise<BatchResource> {
     return this.batches.get(tenant, id);
   }
@@ -110,7 +171,8 @@ export class BatchesController {
     description: 'JSON Lines by default: row, id, status, params, seed, model, audio {url (presigned), key, format, bytes, seconds}, error. ?format=csv gives a CSV whose text cells are escaped against formula injection.',
   })
   @ApiQuery({ name: 'format', required: false, enum: ['jsonl', 'csv'] })
-  @ApiProduces('application/x-ndjson', 'text/csv')
+  @ApiOkResponse({ description: 'The manifest, streamed', content: MANIFEST_CONTENT })
+  @ApiProblems(400, 404)
   async manifest(
     @CurrentTenant() tenant: AuthenticatedTenant,
     @Param('id') id: string,
@@ -131,10 +193,23 @@ export class BatchesController {
   }
 
   @Post(':id/cancel')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Cancel what has not finished', description: 'Queued rows end at once; running ones stop between two sampler steps.' })
-  cancel(@CurrentTenant() tenant: AuthenticatedTenant, @Param('id') id: string): Promise<BatchResource> {
-    return this.batches.cancel(tenant, id);
+  @ApiOperation({
+    summary: 'Cancel what has not finished',
+    description:
+      'Queued rows end at once; running ones stop between two sampler steps. 200 when the batch is canceled now (or was already), ' +
+      "202 while running rows are stopping (status canceling), 409 when it had already completed, as for a generation's cancel.",
+  })
+  @ApiOkResponse({ description: 'Canceled now, or already canceled', schema: openApiSchema(batchResourceSchema) })
+  @ApiAcceptedResponse({ description: 'Running rows are stopping (status canceling)', schema: openApiSchema(batchResourceSchema) })
+  @ApiProblems(404, 409)
+  async cancel(
+    @CurrentTenant() tenant: AuthenticatedTenant,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<BatchResource> {
+    const batch = await this.batches.cancel(tenant, id);
+    response.status(batch.status === 'canceling' ? 202 : 200);
+    return batch;
   }
 }
 

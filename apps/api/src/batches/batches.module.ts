@@ -4,6 +4,7 @@ import { API_CONFIG, type ApiConfig } from '../config/api-config';
 import { CSV_TYPES, JSONL_TYPES } from './batch-upload';
 import { BatchesController } from './batches.controller';
 import { BatchesService } from './batches.service';
+import { verifyUtf8 } from '../validation/utf8';
 
 @Module({
   controllers: [BatchesController],
@@ -15,7 +16,7 @@ export class BatchesModule implements NestModule {
   /** CSV and JSONL bodies arrive as text (JSON bodies are parsed for the whole app, see app.ts). */
   configure(consumer: MiddlewareConsumer): void {
     consumer
-      .apply(express.text({ type: [...CSV_TYPES, ...JSONL_TYPES], limit: this.config.BATCH_BODY_LIMIT }))
+      .apply(express.text({ type: [...CSV_TYPES, ...JSONL_TYPES], limit: this.config.BATCH_BODY_LIMIT, verify: verifyUtf8 }))
       .forRoutes({ path: 'v1/batches', method: RequestMethod.POST });
   }
 }

@@ -13,7 +13,7 @@ import { TenantLimitsService } from '../limits/tenant-limits.service';
 import { ModelCatalog } from '../models/served-model';
 import { notFound, ProblemException, validationProblem } from '../problem/problem.exception';
 import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy';
-import type { BatchRow } from './batch-rows';
+import type { ParsedRows } from './batch-rows';
 import { toBatchResource } from './batch-view';
 
 /** Rows one batch may hold. */
@@ -54,11 +54,15 @@ export class BatchesService {
     private readonly logger: PinoLogger,
   ) {
     logger.setContext(BatchesService.name);
-    this.rowSchema = withModelWindow(catalog.model.windowSeconds, { secondsStartMax: catalog.model.secondsStartMax, samplers: catalog.model.samplers });
+    this.rowSchema = withModelWindow({
+      secondsTotal: { min: catalog.model.secondsTotalMin, max: catalog.model.windowSeconds },
+      secondsStartMax: catalog.model.secondsStartMax,
+      samplers: catalog.model.samplers,
+    });
   }
 
-  async create(tenant: AuthenticatedTenant, rows: BatchRow[], options: BatchOptions): Promise<BatchResource> {
-    const resolved = await this.validate(tenant, rows, options);
+  async create(tenant: AuthenticatedTenant, parsed: ParsedRows, options: BatchOptions): Promise<BatchResource> {
+    const resolved = await this.validate(tenant, parsed, options);
     const audioSeconds = resolved.reduce((sum, item) => sum + item.secondsTotal, 0);
     const admission = await this.limits.admit(tenant, { openGenerations: 0, audioSeconds });
     let batch: Batch;
@@ -104,11 +108,17 @@ export class BatchesService {
 
   /**
    * Cancels what has not finished: queued items end at once (their jobs are removed), running
-   * ones are asked to stop between two sampler steps. Finished items keep their results.
+   * ones are asked to stop between two sampler steps. Finished items keep their results. As for a
+   * generation, a batch already canceled is answered unchanged and one that completed is a 409.
    */
   async cancel(tenant: AuthenticatedTenant, id: string): Promise<BatchResource> {
     const batch = await this.find(tenant, id);
-    if (batch.finishedAt) return toBatchResource(batch, await this.batches.countByStatus(batch.id));
+    const before = await this.batches.countByStatus(batch.id);
+    if (batch.canceledAt && batch.finishedAt) return toBatchResource(batch, before);
+    // Every row ended without a cancel (finishedAt may lag the last row by a moment): nothing is left to cancel.
+    if (!batch.canceledAt && (batch.finishedAt || before.queued + before.running === 0)) {
+      throw new ProblemException('not_cancelable', 409, `batch ${id} has already completed; its rows keep their results`);
+    }
     const { canceled, running } = await this.batches.cancel(batch.id);
     const log = { batch_id: batch.id, tenant_id: tenant.id, canceled: canceled.length, running: running.length };
     for (let start = 0; start < canceled.length; start += CHUNK) {
@@ -140,12 +150,18 @@ export class BatchesService {
     return batch;
   }
 
-  /** Every row checked, all problems collected; 400 listing them if there is any. */
-  private async validate(tenant: AuthenticatedTenant, rows: BatchRow[], options: BatchOptions): Promise<ResolvedGeneration[]> {
+  /**
+   * Every row checked, all problems collected in one answer: rows that cannot be read (bad JSON) and
+   * rows with bad fields, in row order; 400 listing them if there is any.
+   */
+  private async validate(tenant: AuthenticatedTenant, parsed: ParsedRows, options: BatchOptions): Promise<ResolvedGeneration[]> {
+    const { rows } = parsed;
     const errors: FieldError[] = [];
-    if (rows.length === 0) errors.push({ field: 'items', message: 'must hold at least one row' });
-    if (rows.length > BATCH_MAX_ROWS) errors.push({ field: 'items', message: `must hold at most ${BATCH_MAX_ROWS} rows, not ${rows.length}` });
+    const total = rows.length + parsed.errors.length;
+    if (total === 0) errors.push({ field: 'items', message: 'must hold at least one row' });
+    if (total > BATCH_MAX_ROWS) errors.push({ field: 'items', message: `must hold at most ${BATCH_MAX_ROWS} rows, not ${total}` });
     if (errors.length) throw validationProblem(errors);
+    errors.push(...parsed.errors);
 
     const optionProblems: FieldError[] = [];
     if (options.priority !== undefined) {
@@ -185,13 +201,14 @@ export class BatchesService {
       await yieldToEventLoop();
     }
     if (errors.length) {
+      errors.sort((a, b) => (a.row ?? 0) - (b.row ?? 0));
       const listed = errors.slice(0, MAX_LISTED_ERRORS);
       const rowsWithErrors = new Set(errors.map((error) => error.row)).size;
       const more = errors.length > listed.length ? ` (the first ${listed.length} of ${errors.length} problems are listed)` : '';
       throw new ProblemException(
         'validation_error',
         400,
-        `${rowsWithErrors} of ${rows.length} rows are not valid; nothing was created${more}: ` +
+        `${rowsWithErrors} of ${total} ${total === 1 ? 'row' : 'rows'} ${rowsWithErrors === 1 ? 'is' : 'are'} not valid; nothing was created${more}: ` +
           listed.slice(0, 5).map((error) => `row ${error.row}: ${error.field} ${error.message}`).join('; '),
         listed,
       );

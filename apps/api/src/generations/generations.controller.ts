@@ -1,18 +1,17 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiBearerAuth,
   ApiBody,
   ApiFoundResponse,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
 import {
   GENERATION_STATUSES,
+  LIST_LIMIT_DEFAULT,
   LIST_LIMIT_MAX,
   generationListSchema,
   generationRequestSchema,
@@ -24,15 +23,14 @@ import {
 import type { Request, Response } from 'express';
 import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { ApiProblems, openApiSchema } from '../openapi';
+import { ApiProblems, TenantRoutes, openApiSchema } from '../openapi';
 import { ProblemException, validationProblem } from '../problem/problem.exception';
 import { parseOrThrow } from '../validation/parse';
 import { GenerationEventStream } from './generation-event-stream';
 import { GenerationsService } from './generations.service';
 
 @ApiTags('generations')
-@ApiBearerAuth()
-@ApiProblems(401)
+@TenantRoutes()
 @Controller('v1/generations')
 export class GenerationsController {
   constructor(
@@ -46,8 +44,9 @@ export class GenerationsController {
   @ApiOperation({ summary: 'Queue a generation', description: 'Defaults come from the model; the seed is chosen now when not given.' })
   @ApiBody({ schema: openApiSchema(generationRequestSchema, 'input') })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same answer for 24 h; the same key with a different body answers 409.' })
-  @ApiAcceptedResponse({ schema: openApiSchema(generationResourceSchema) })
-  @ApiProblems(400, 413, 415)
+  @ApiAcceptedResponse({ description: 'Queued', schema: openApiSchema(generationResourceSchema) })
+  @ApiOkResponse({ description: 'A retry with the same Idempotency-Key: the first answer again (`Idempotent-Replayed: true`)', schema: openApiSchema(generationResourceSchema) })
+  @ApiProblems(400, 409, 413, 415)
   async create(
     @CurrentTenant() tenant: AuthenticatedTenant,
     @Body() body: unknown,
@@ -56,7 +55,7 @@ export class GenerationsController {
   ): Promise<GenerationResource> {
     // is() is null when there is no body (then validation says what is missing), false for another type.
     if (request.is(['application/json', 'application/*+json']) === false) {
-      throw new ProblemException('unsupported_media_type', 415, `send the body as application/json, not ${request.headers['content-type']}`);
+      throw new ProblemException('unsupported_media_type', 415, `send the body as application/json, not ${request.headers['content-type'] ?? 'without a Content-Type'}`);
     }
     // Idempotency-Key is the interceptor's: it replays a repeated request before it gets here, and
     // forgets the key after 24 hours, so the key is not written to the row (whose unique index would not).
@@ -67,12 +66,20 @@ export class GenerationsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List generations, newest first', description: 'Follow next_cursor for the next page.' })
-  @ApiQuery({ name: 'status', required: false, description: `One or more of ${GENERATION_STATUSES.join(', ')}, separated by commas` })
-  @ApiQuery({ name: 'q', required: false, description: 'Text the prompt contains (case-insensitive)' })
-  @ApiQuery({ name: 'batch_id', required: false })
-  @ApiQuery({ name: 'limit', required: false, description: `1 to ${LIST_LIMIT_MAX}` })
-  @ApiQuery({ name: 'cursor', required: false })
+  @ApiOperation({
+    summary: 'List generations, newest first',
+    description: "Follow next_cursor for the next page. With batch_id, the batch's rows in row order (batch_index) instead.",
+  })
+  @ApiQuery({
+    name: 'status',
+    required: false,
+    description: `One or more of ${GENERATION_STATUSES.join(', ')}, separated by commas`,
+    schema: { type: 'string', example: 'queued,running' },
+  })
+  @ApiQuery({ name: 'q', required: false, description: 'Text the prompt contains (case-insensitive; % and _ are literal characters)', schema: { type: 'string', minLength: 1, maxLength: 200 } })
+  @ApiQuery({ name: 'batch_id', required: false, description: "One batch's rows, in row order", schema: { type: 'string', format: 'uuid' } })
+  @ApiQuery({ name: 'limit', required: false, description: `1 to ${LIST_LIMIT_MAX}`, schema: { type: 'integer', minimum: 1, maximum: LIST_LIMIT_MAX, default: LIST_LIMIT_DEFAULT } })
+  @ApiQuery({ name: 'cursor', required: false, description: 'next_cursor of the previous page', schema: { type: 'string', maxLength: 512 } })
   @ApiOkResponse({ schema: openApiSchema(generationListSchema) })
   @ApiProblems(400)
   list(@CurrentTenant() tenant: AuthenticatedTenant, @Query() query: unknown): Promise<GenerationList> {
@@ -91,7 +98,8 @@ export class GenerationsController {
     summary: 'Cancel a generation',
     description: 'A queued generation is canceled at once (200). A running one stops between two sampler steps (202; follow its events).',
   })
-  @ApiOkResponse({ schema: openApiSchema(generationResourceSchema) })
+  @ApiOkResponse({ description: 'Canceled now (it was queued), or already canceled', schema: openApiSchema(generationResourceSchema) })
+  @ApiAcceptedResponse({ description: 'Running: asked to stop between two sampler steps; follow its events', schema: openApiSchema(generationResourceSchema) })
   @ApiProblems(404, 409)
   async cancel(
     @CurrentTenant() tenant: AuthenticatedTenant,
@@ -108,7 +116,7 @@ export class GenerationsController {
     summary: 'Follow a generation (Server-Sent Events)',
     description: 'event: status (first the current state, then each change) and event: progress (sampler steps); ends after a terminal status.',
   })
-  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'The event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } })
   @ApiProblems(404)
   async events(
     @CurrentTenant() tenant: AuthenticatedTenant,

@@ -39,7 +39,11 @@ export class GenerationsService {
     private readonly notifier: OutcomeNotifier,
   ) {
     logger.setContext(GenerationsService.name);
-    this.requestSchema = withModelWindow(catalog.model.windowSeconds, { secondsStartMax: catalog.model.secondsStartMax, samplers: catalog.model.samplers });
+    this.requestSchema = withModelWindow({
+      secondsTotal: { min: catalog.model.secondsTotalMin, max: catalog.model.windowSeconds },
+      secondsStartMax: catalog.model.secondsStartMax,
+      samplers: catalog.model.samplers,
+    });
   }
 
   /**

@@ -1,10 +1,12 @@
-import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { GenerationQueue } from '@chorus/queue';
 import { ApiMetrics, QUEUE_STATES } from './api-metrics';
-import { HttpMetricsMiddleware } from './http-metrics.middleware';
 import { MetricsController } from './metrics.controller';
 
-/** `GET /metrics`: HTTP request counts and latencies, queue depth by state, Node process metrics. */
+/**
+ * `GET /metrics`: HTTP request counts and latencies, queue depth by state, Node process metrics.
+ * The request counter is mounted by createApiApp (app.ts) ahead of the body parsers.
+ */
 @Module({
   controllers: [MetricsController],
   providers: [
@@ -14,12 +16,7 @@ import { MetricsController } from './metrics.controller';
       useFactory: (queue: GenerationQueue) =>
         new ApiMetrics(async () => ({ queue: queue.queue.name, counts: await queue.queue.getJobCounts(...QUEUE_STATES) })),
     },
-    HttpMetricsMiddleware,
   ],
   exports: [ApiMetrics],
 })
-export class MetricsModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes('{*path}');
-  }
-}
+export class MetricsModule {}

@@ -1,5 +1,5 @@
 import { samplersForObjective } from '@chorus/contracts';
-import { readManifest, windowSeconds } from '@chorus/inference';
+import { readManifest, secondsTotalRange } from '@chorus/inference';
 import type { ServedModel } from './served-model';
 
 /** Reads MODEL_DIR's model.json (not its graphs: the API never runs the model). */
@@ -10,7 +10,8 @@ export async function loadServedModel(modelDir: string): Promise<ServedModel> {
     version: manifest.version,
     sampleRate: manifest.sample_rate,
     channels: manifest.channels,
-    windowSeconds: windowSeconds(manifest),
+    windowSeconds: secondsTotalRange(manifest).max,
+    secondsTotalMin: secondsTotalRange(manifest).min,
     // A model without seconds_start conditioning (SAO Small) accepts only 0.
     secondsStartMax: manifest.timing.seconds_start?.max ?? 0,
     samplers: samplersForObjective(manifest.diffusion.objective),

@@ -1,12 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { OUTPUT_FORMATS, modelListSchema, type ModelList } from '@chorus/contracts';
-import { ApiProblems, openApiSchema } from '../openapi';
+import { TenantRoutes, openApiSchema } from '../openapi';
 import { ModelCatalog } from './served-model';
 
 @ApiTags('models')
-@ApiBearerAuth()
-@ApiProblems(401)
+@TenantRoutes()
 @Controller('v1/models')
 export class ModelsController {
   constructor(private readonly catalog: ModelCatalog) {}
@@ -23,6 +22,7 @@ export class ModelsController {
           sample_rate: model.sampleRate,
           channels: model.channels,
           window_seconds: model.windowSeconds,
+          seconds_total_min: model.secondsTotalMin,
           seconds_start_max: model.secondsStartMax,
           defaults: { steps: model.defaults.steps, sampler: model.defaults.sampler, cfg_scale: model.defaults.cfgScale },
           samplers: [...model.samplers],

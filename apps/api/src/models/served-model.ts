@@ -6,8 +6,10 @@ export interface ServedModel {
   version: string;
   sampleRate: number;
   channels: number;
-  /** Longest seconds_total it can render. */
+  /** Longest seconds_total it renders: its window as `secondsTotalRange` states it (11.88 for chorus-tiny). */
   windowSeconds: number;
+  /** Shortest seconds_total it renders: one latent frame, rounded up to 0.01 s. */
+  secondsTotalMin: number;
   /** Largest seconds_start its timing conditioning knows. */
   secondsStartMax: number;
   /** The samplers it accepts: those of its objective. */

@@ -8,6 +8,8 @@ const TITLES: Record<ErrorCode, string> = {
   unauthorized: 'A valid API key is required',
   not_found: 'Not found',
   payload_too_large: 'The request body is too large',
+  headers_too_large: "The request's headers are too large",
+  request_timeout: 'The request took too long to arrive',
   not_cancelable: 'The generation can no longer be canceled',
   audio_not_ready: 'The generation has no audio',
   rate_limited: 'Too many requests',

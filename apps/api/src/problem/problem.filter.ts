@@ -3,6 +3,8 @@ import { PROBLEM_CONTENT_TYPE, type ErrorCode, type ProblemDocument } from '@cho
 import { isDatabaseUnavailable } from '@chorus/db';
 import type { Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
+import { redactUrl } from '../logging/logger-options';
+import { INVALID_UTF8 } from '../validation/utf8';
 import { ProblemException, problemDocument } from './problem.exception';
 
 /** Seconds a client should wait before retrying while the database is out of reach. */
@@ -55,27 +57,52 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (isDatabaseUnavailable(exception)) {
       // An outage of the moment, not a bug: the client retries, the pool reconnects by itself.
-      this.logger.warn({ err: exception, method: request.method, url: request.originalUrl }, 'database unavailable; answering 503');
+      this.logger.warn({ err: exception, method: request.method, url: redactUrl(request.originalUrl) }, 'database unavailable; answering 503');
       return problemDocument('service_unavailable', HttpStatus.SERVICE_UNAVAILABLE, 'the database is not reachable right now; retry shortly');
     }
-    this.logger.error({ err: exception, method: request.method, url: request.originalUrl }, 'unhandled error');
+    this.logger.error({ err: exception, method: request.method, url: redactUrl(request.originalUrl) }, 'unhandled error');
     return problemDocument('internal_error', HttpStatus.INTERNAL_SERVER_ERROR);
   }
 }
 
-/** body-parser marks its errors with `type` and `status`; map the ones a client causes. */
+/** body-parser marks its errors with `type` and `status`; map the ones a client causes, in our words. */
 export function fromBodyParser(exception: unknown): ProblemDocument | undefined {
-  if (typeof exception !== 'object' || exception === null) return undefined;
-  const { type, status, limit } = exception as { type?: unknown; status?: unknown; limit?: unknown };
+  // Nest's own exceptions carry a `status` too; they are not the body parser's.
+  if (typeof exception !== 'object' || exception === null || exception instanceof HttpException) return undefined;
+  const { type, statusCode, limit, charset, encoding } = exception as {
+    type?: unknown;
+    statusCode?: unknown;
+    limit?: unknown;
+    charset?: unknown;
+    encoding?: unknown;
+  };
   if (type === 'entity.too.large') {
     return problemDocument('payload_too_large', 413, `the body may be at most ${limit} bytes`);
+  }
+  if (type === INVALID_UTF8) {
+    return problemDocument('validation_error', 400, 'the body is not valid UTF-8', [
+      { field: 'body', message: 'must be UTF-8 text: it holds bytes that are not valid UTF-8 (text is stored as given, never repaired)' },
+    ]);
   }
   if (type === 'entity.parse.failed') {
     return problemDocument('invalid_json', 400, 'the body could not be parsed as JSON');
   }
-  if (typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500) {
-    // charset.unsupported, encoding.unsupported, request.aborted, …
-    return problemDocument(status === 415 ? 'unsupported_media_type' : 'validation_error', status, `request body rejected: ${type}`);
+  if (type === 'charset.unsupported') {
+    return problemDocument('unsupported_media_type', 415, `the body's charset must be utf-8, not ${String(charset)}`);
+  }
+  if (type === 'encoding.unsupported') {
+    return problemDocument('unsupported_media_type', 415, `Content-Encoding must be identity, gzip, deflate or br, not ${String(encoding)}`);
+  }
+  if (type === 'request.aborted') {
+    return problemDocument('validation_error', 400, 'the request was aborted before its whole body arrived');
+  }
+  if (type === 'request.size.invalid') {
+    return problemDocument('validation_error', 400, 'the body is not as long as its Content-Length says');
+  }
+  // http-errors (body-parser's) sets statusCode beside status.
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    // A compressed body that does not decompress (zlib's error carries no `type`), or a type added later.
+    return problemDocument('validation_error', 400, 'the body could not be read: send it whole, uncompressed or as valid gzip, deflate or br');
   }
   return undefined;
 }

@@ -1,12 +1,12 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { farmStatsSchema, type FarmStats } from '@chorus/contracts';
 import { CurrentTenant, type AuthenticatedTenant } from '../auth/authenticated-tenant';
-import { openApiSchema } from '../openapi';
+import { TenantRoutes, openApiSchema } from '../openapi';
 import { StatsService } from './stats.service';
 
 @ApiTags('stats')
-@ApiBearerAuth()
+@TenantRoutes()
 @Controller('v1/stats')
 export class StatsController {
   constructor(private readonly stats: StatsService) {}

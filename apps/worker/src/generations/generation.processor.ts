@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { OutputFormat, SamplerName } from '@chorus/contracts';
 import { type Generation, GenerationRepository, isDatabaseUnavailable } from '@chorus/db';
-import { AUDIO_MIME_TYPES, encodeAudio, type GeneratedAudio, ModelRunner, validateGenerationRequest } from '@chorus/inference';
+import { AUDIO_MIME_TYPES, encodeAudio, type GeneratedAudio, InvalidRequestError, ModelRunner, validateGenerationRequest } from '@chorus/inference';
 import { AudioSecondsQuota, GENERATION_ATTEMPTS, type GenerationEvent, GenerationEventPublisher, type GenerationJobData } from '@chorus/queue';
 import { OutcomeNotifier } from '@chorus/webhooks';
 import { generationObjectKey, ObjectStore } from '@chorus/storage';
@@ -190,9 +190,9 @@ export class GenerationProcessor {
   }
 
   private async onFailure(job: Job<GenerationJobData>, row: Generation, error: unknown, log: Logger): Promise<never> {
-    const message = error instanceof Error ? error.message : String(error);
     // A request the model refuses will be refused again: fail it now rather than retry.
     const permanent = error instanceof Error && error.name === 'InvalidRequestError';
+    const message = error instanceof InvalidRequestError ? inWireNames(error) : error instanceof Error ? error.message : String(error);
     const attempts = job.opts.attempts ?? GENERATION_ATTEMPTS;
     const last = permanent || job.attemptsMade + 1 >= attempts;
     if (last) {
@@ -258,6 +258,12 @@ function modelTimings(audio: GeneratedAudio) {
     sampling_ms: Math.round(audio.timingsMs.sampling),
     decoding_ms: Math.round(audio.timingsMs.decoding),
   };
+}
+
+/** The model's refusal in the API's words: `seconds_total must be …`, not the library's `secondsTotal`. */
+function inWireNames(error: InvalidRequestError): string {
+  const field = error.field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+  return `${field}${error.message.slice(error.field.length)}`;
 }
 
 /** The error's class name (S3ServiceException's is the S3 error code): a bounded metrics label, unlike the message. */
