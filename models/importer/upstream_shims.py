@@ -15,6 +15,9 @@ Shims (each stands in for a torch >= 2 name or a package that is not installed h
   `models/utils.py` at module level.
 - `torchaudio`: a package whose `transforms.Resample` raises; imported at module level by files the number conditioner
   does not use (pretransforms.py, inference/utils.py, data/utils.py).
+- `tqdm`, `k_diffusion`, `alias_free_torch`: stand-ins imported at module level by sampling.py and autoencoders.py,
+  which make_fixtures.py imports only to build an upstream Oobleck pretransform for its state-dict layout (snake
+  Oobleck uses no anti-aliased activation; `tqdm`/`trange` pass their iterable through; k_diffusion is empty).
 Packages put on sys.path from `.upstream/`: einops (arogozhnikov/einops) and einops_exts (lucidrains/einops-exts).
 Upstream's package `__init__` files are skipped (bare packages) so importing one module does not pull in everything.
 """
@@ -100,6 +103,10 @@ def install():
 
     torchaudio = _module("torchaudio")
     torchaudio.transforms = _module("torchaudio.transforms", Resample=_refuse("torchaudio.transforms.Resample"))
+
+    _module("tqdm", tqdm=lambda it=None, *a, **k: it, trange=lambda *a, **k: range(*a))
+    _module("k_diffusion")
+    _module("alias_free_torch", Activation1d=_refuse("alias_free_torch.Activation1d"))
 
     _bare_package("stable_audio_tools", os.path.join(SAT_ROOT, "stable_audio_tools"))
     for sub in ("models", "inference", "data"):

@@ -13,9 +13,9 @@ from torch import nn
 
 
 class LearnedPositionalEmbedding(nn.Module):
-    def __init__(self, dim):
+    def __init__(self, dim, device=None):
         super().__init__()
-        self.weights = nn.Parameter(torch.empty(dim // 2))
+        self.weights = nn.Parameter(torch.empty(dim // 2, device=device))
 
     def forward(self, x):
         x = x[:, None]
@@ -24,9 +24,10 @@ class LearnedPositionalEmbedding(nn.Module):
 
 
 class NumberEmbedder(nn.Module):
-    def __init__(self, features, dim=256):
+    def __init__(self, features, dim=256, device=None):
         super().__init__()
-        self.embedding = nn.Sequential(LearnedPositionalEmbedding(dim), nn.Linear(dim + 1, features))
+        self.embedding = nn.Sequential(
+            LearnedPositionalEmbedding(dim, device=device), nn.Linear(dim + 1, features, device=device))
 
     def forward(self, x):
         return self.embedding(x)
@@ -35,11 +36,11 @@ class NumberEmbedder(nn.Module):
 class NumberConditioner(nn.Module):
     """seconds [B] -> embedding [B, 1, output_dim]."""
 
-    def __init__(self, output_dim, min_val=0.0, max_val=1.0):
+    def __init__(self, output_dim, min_val=0.0, max_val=1.0, device=None):
         super().__init__()
         self.min_val = float(min_val)
         self.max_val = float(max_val)
-        self.embedder = NumberEmbedder(features=output_dim)
+        self.embedder = NumberEmbedder(features=output_dim, device=device)
 
     def forward(self, seconds):
         x = seconds.float().clamp(self.min_val, self.max_val)
@@ -55,11 +56,12 @@ class TimingConditioners(nn.Module):
     feature axis, as upstream's get_conditioning_inputs does).
     """
 
-    def __init__(self, numbers, cross_ids, global_ids, cond_dim):
+    def __init__(self, numbers, cross_ids, global_ids, cond_dim, device=None):
         super().__init__()
         self.inputs = list(numbers)
-        self.conditioners = nn.ModuleDict(
-            {key: NumberConditioner(cond_dim, cfg.get("min_val", 0), cfg.get("max_val", 1)) for key, cfg in numbers.items()})
+        self.conditioners = nn.ModuleDict({
+            key: NumberConditioner(cond_dim, cfg.get("min_val", 0), cfg.get("max_val", 1), device=device)
+            for key, cfg in numbers.items()})
         self.cross_ids = [key for key in cross_ids if key in numbers]
         self.global_ids = list(global_ids)
 
@@ -70,9 +72,19 @@ class TimingConditioners(nn.Module):
         return tokens, global_cond
 
 
+def build_conditioners(conditioning, cross_ids, global_ids, device=None):
+    numbers = {c["id"]: c.get("config", {}) for c in conditioning["configs"] if c["type"] == "number"}
+    return TimingConditioners(numbers, cross_ids, global_ids, conditioning["cond_dim"], device=device)
+
+
 def load_conditioners(conditioning, cross_ids, global_ids, state_dict):
     """Our conditioners with the checkpoint's `conditioner.conditioners.*` tensors (prefix removed), strict=True."""
-    numbers = {c["id"]: c.get("config", {}) for c in conditioning["configs"] if c["type"] == "number"}
-    model = TimingConditioners(numbers, cross_ids, global_ids, conditioning["cond_dim"])
+    model = build_conditioners(conditioning, cross_ids, global_ids, device="meta").to_empty(device="cpu")
     model.conditioners.load_state_dict({k: v.float() for k, v in state_dict.items()}, strict=True)
     return model.eval()
+
+
+def conditioners_layout(conditioning, cross_ids, global_ids):
+    """{tensor name under conditioner.conditioners.: shape}, built on the meta device."""
+    model = build_conditioners(conditioning, cross_ids, global_ids, device="meta")
+    return {k: list(v.shape) for k, v in model.conditioners.state_dict().items()}

@@ -15,9 +15,9 @@ from torch import nn
 
 
 class FourierFeatures(nn.Module):
-    def __init__(self, in_features, out_features):
+    def __init__(self, in_features, out_features, device=None):
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(out_features // 2, in_features))
+        self.weight = nn.Parameter(torch.empty(out_features // 2, in_features, device=device))
 
     def forward(self, x):
         f = 2 * math.pi * x @ self.weight.T
@@ -27,22 +27,23 @@ class FourierFeatures(nn.Module):
 class LayerNorm(nn.Module):
     """Bias-less LayerNorm: learned `gamma`, a `beta` buffer of zeros (kept in the state dict, as upstream)."""
 
-    def __init__(self, dim, eps=1e-5):
+    def __init__(self, dim, eps=1e-5, device=None):
         super().__init__()
-        self.gamma = nn.Parameter(torch.ones(dim))
-        self.register_buffer("beta", torch.zeros(dim))
+        self.gamma = nn.Parameter(torch.ones(dim, device=device))
+        self.register_buffer("beta", torch.zeros(dim, device=device))
+        self.dim = dim
         self.eps = eps
 
     def forward(self, x):
-        return F.layer_norm(x, x.shape[-1:], weight=self.gamma, bias=self.beta, eps=self.eps)
+        return F.layer_norm(x, (self.dim,), weight=self.gamma, bias=self.beta, eps=self.eps)
 
 
 class RotaryEmbedding(nn.Module):
     """`inv_freq` is a persistent buffer, as upstream: a checkpoint that carries it supplies it (see load_dit)."""
 
-    def __init__(self, dim, base=10000):
+    def __init__(self, dim, base=10000, device=None):
         super().__init__()
-        self.register_buffer("inv_freq", rotary_inv_freq(dim, base))
+        self.register_buffer("inv_freq", rotary_inv_freq(dim, base).to(device))
 
     def forward(self, seq_len):
         t = torch.arange(seq_len, dtype=torch.float32, device=self.inv_freq.device)
@@ -68,20 +69,20 @@ def apply_rotary(t, freqs):
 
 
 class Attention(nn.Module):
-    def __init__(self, dim, dim_heads, dim_context=None, qk_norm="none"):
+    def __init__(self, dim, dim_heads, dim_context=None, qk_norm="none", device=None):
         super().__init__()
         self.num_heads = dim // dim_heads
         self.kv_heads = (dim_context if dim_context is not None else dim) // dim_heads
         if dim_context is not None:
-            self.to_q = nn.Linear(dim, dim, bias=False)
-            self.to_kv = nn.Linear(dim_context, dim_context * 2, bias=False)
+            self.to_q = nn.Linear(dim, dim, bias=False, device=device)
+            self.to_kv = nn.Linear(dim_context, dim_context * 2, bias=False, device=device)
         else:
-            self.to_qkv = nn.Linear(dim, dim * 3, bias=False)
-        self.to_out = nn.Linear(dim, dim, bias=False)
+            self.to_qkv = nn.Linear(dim, dim * 3, bias=False, device=device)
+        self.to_out = nn.Linear(dim, dim, bias=False, device=device)
         self.qk_norm = qk_norm
         if qk_norm == "ln":
-            self.q_norm = nn.LayerNorm(dim_heads, elementwise_affine=True, eps=1.0e-6)
-            self.k_norm = nn.LayerNorm(dim_heads, elementwise_affine=True, eps=1.0e-6)
+            self.q_norm = nn.LayerNorm(dim_heads, elementwise_affine=True, eps=1.0e-6, device=device)
+            self.k_norm = nn.LayerNorm(dim_heads, elementwise_affine=True, eps=1.0e-6, device=device)
 
     def heads(self, x, count):
         b, n, _ = x.shape
@@ -110,9 +111,9 @@ class Attention(nn.Module):
 
 
 class GLU(nn.Module):
-    def __init__(self, dim_in, dim_out):
+    def __init__(self, dim_in, dim_out, device=None):
         super().__init__()
-        self.proj = nn.Linear(dim_in, dim_out * 2)
+        self.proj = nn.Linear(dim_in, dim_out * 2, device=device)
 
     def forward(self, x):
         x, gate = self.proj(x).chunk(2, dim=-1)
@@ -120,25 +121,26 @@ class GLU(nn.Module):
 
 
 class FeedForward(nn.Module):
-    def __init__(self, dim, mult=4):
+    def __init__(self, dim, mult=4, device=None):
         super().__init__()
         inner = int(dim * mult)
         # indices 1 and 3 are upstream's Identity placeholders, so the Linear keeps the key `ff.2`
-        self.ff = nn.Sequential(GLU(dim, inner), nn.Identity(), nn.Linear(inner, dim), nn.Identity())
+        self.ff = nn.Sequential(
+            GLU(dim, inner, device=device), nn.Identity(), nn.Linear(inner, dim, device=device), nn.Identity())
 
     def forward(self, x):
         return self.ff(x)
 
 
 class TransformerBlock(nn.Module):
-    def __init__(self, dim, dim_heads, dim_context, qk_norm):
+    def __init__(self, dim, dim_heads, dim_context, qk_norm, device=None):
         super().__init__()
-        self.pre_norm = LayerNorm(dim)
-        self.self_attn = Attention(dim, dim_heads, qk_norm=qk_norm)
-        self.cross_attend_norm = LayerNorm(dim)
-        self.cross_attn = Attention(dim, dim_heads, dim_context=dim_context, qk_norm=qk_norm)
-        self.ff_norm = LayerNorm(dim)
-        self.ff = FeedForward(dim)
+        self.pre_norm = LayerNorm(dim, device=device)
+        self.self_attn = Attention(dim, dim_heads, qk_norm=qk_norm, device=device)
+        self.cross_attend_norm = LayerNorm(dim, device=device)
+        self.cross_attn = Attention(dim, dim_heads, dim_context=dim_context, qk_norm=qk_norm, device=device)
+        self.ff_norm = LayerNorm(dim, device=device)
+        self.ff = FeedForward(dim, device=device)
 
     def forward(self, x, context, rotary):
         x = x + self.self_attn(self.pre_norm(x), rotary=rotary)
@@ -147,14 +149,14 @@ class TransformerBlock(nn.Module):
 
 
 class ContinuousTransformer(nn.Module):
-    def __init__(self, dim, depth, dim_heads, dim_in, dim_out, dim_context, qk_norm):
+    def __init__(self, dim, depth, dim_heads, dim_in, dim_out, dim_context, qk_norm, device=None):
         super().__init__()
-        self.project_in = nn.Linear(dim_in, dim, bias=False)
-        self.project_out = nn.Linear(dim, dim_out, bias=False)
+        self.project_in = nn.Linear(dim_in, dim, bias=False, device=device)
+        self.project_out = nn.Linear(dim, dim_out, bias=False, device=device)
         # upstream: RotaryEmbedding(max(dim_heads // 2, 32))
-        self.rotary_pos_emb = RotaryEmbedding(max(dim_heads // 2, 32))
+        self.rotary_pos_emb = RotaryEmbedding(max(dim_heads // 2, 32), device=device)
         self.layers = nn.ModuleList(
-            [TransformerBlock(dim, dim_heads, dim_context, qk_norm) for _ in range(depth)])
+            [TransformerBlock(dim, dim_heads, dim_context, qk_norm, device=device) for _ in range(depth)])
 
     def forward(self, x, prepend, context):
         x = torch.cat((prepend, self.project_in(x)), dim=-2)
@@ -168,23 +170,24 @@ class DiffusionTransformer(nn.Module):
     """forward(x [B,C,L], t [B], cross_attn_cond [B,S,cond_token_dim], global_cond [B,global_cond_dim]) -> [B,C,L]."""
 
     def __init__(self, io_channels, embed_dim, depth, num_heads, cond_token_dim, global_cond_dim,
-                 project_cond_tokens=True, project_global_cond=True, qk_norm="none"):
+                 project_cond_tokens=True, project_global_cond=True, qk_norm="none", device=None):
         super().__init__()
-        self.timestep_features = FourierFeatures(1, 256)
+        d = dict(device=device)
+        self.timestep_features = FourierFeatures(1, 256, **d)
         self.to_timestep_embed = nn.Sequential(
-            nn.Linear(256, embed_dim, bias=True), nn.SiLU(), nn.Linear(embed_dim, embed_dim, bias=True))
+            nn.Linear(256, embed_dim, bias=True, **d), nn.SiLU(), nn.Linear(embed_dim, embed_dim, bias=True, **d))
         cond_embed_dim = embed_dim if project_cond_tokens else cond_token_dim
         self.to_cond_embed = nn.Sequential(
-            nn.Linear(cond_token_dim, cond_embed_dim, bias=False), nn.SiLU(),
-            nn.Linear(cond_embed_dim, cond_embed_dim, bias=False))
+            nn.Linear(cond_token_dim, cond_embed_dim, bias=False, **d), nn.SiLU(),
+            nn.Linear(cond_embed_dim, cond_embed_dim, bias=False, **d))
         global_embed_dim = embed_dim if project_global_cond else global_cond_dim
         self.to_global_embed = nn.Sequential(
-            nn.Linear(global_cond_dim, global_embed_dim, bias=False), nn.SiLU(),
-            nn.Linear(global_embed_dim, global_embed_dim, bias=False))
+            nn.Linear(global_cond_dim, global_embed_dim, bias=False, **d), nn.SiLU(),
+            nn.Linear(global_embed_dim, global_embed_dim, bias=False, **d))
         self.transformer = ContinuousTransformer(
-            embed_dim, depth, embed_dim // num_heads, io_channels, io_channels, cond_embed_dim, qk_norm)
-        self.preprocess_conv = nn.Conv1d(io_channels, io_channels, 1, bias=False)
-        self.postprocess_conv = nn.Conv1d(io_channels, io_channels, 1, bias=False)
+            embed_dim, depth, embed_dim // num_heads, io_channels, io_channels, cond_embed_dim, qk_norm, **d)
+        self.preprocess_conv = nn.Conv1d(io_channels, io_channels, 1, bias=False, **d)
+        self.postprocess_conv = nn.Conv1d(io_channels, io_channels, 1, bias=False, **d)
 
     def forward(self, x, t, cross_attn_cond, global_cond):
         context = self.to_cond_embed(cross_attn_cond)
@@ -213,10 +216,18 @@ def load_dit(diffusion_config, state_dict):
     `transformer.rotary_pos_emb.inv_freq` is a persistent buffer upstream, so current checkpoints carry it and it is
     loaded from them like any tensor. A checkpoint without it gets the value upstream computes (base 10000).
     """
-    model = DiffusionTransformer(**dit_kwargs(diffusion_config))
+    kwargs = dit_kwargs(diffusion_config)
+    # built on the meta device (no allocation, no random init), then given storage and filled by the strict load
+    model = DiffusionTransformer(**kwargs, device="meta").to_empty(device="cpu")
     tensors = dict(state_dict)
     key = "transformer.rotary_pos_emb.inv_freq"
     if key not in tensors:
-        tensors[key] = model.transformer.rotary_pos_emb.inv_freq.clone()
+        tensors[key] = rotary_inv_freq(model.transformer.rotary_pos_emb.inv_freq.shape[0] * 2)
     model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
     return model.eval()
+
+
+def dit_layout(diffusion_config):
+    """{tensor name: shape} of our DiT at this config, built on the meta device (nothing allocated)."""
+    model = DiffusionTransformer(**dit_kwargs(diffusion_config), device="meta")
+    return {k: list(v.shape) for k, v in model.state_dict().items()}
