@@ -101,9 +101,10 @@ class Attention(nn.Module):
         if rotary is not None:
             q, k = apply_rotary(q, rotary), apply_rotary(k, rotary)
         if self.kv_heads != self.num_heads:
-            # grouped-query attention: each key/value head serves num_heads / kv_heads query heads, in order
-            k = k.repeat_interleave(self.num_heads // self.kv_heads, dim=1)
-            v = v.repeat_interleave(self.num_heads // self.kv_heads, dim=1)
+            # grouped-query attention: each key/value head serves num_heads / kv_heads query heads, in order (upstream's
+            # repeat_interleave); a constant-index gather, because the traced repeat_interleave fixes the batch size
+            index = torch.arange(self.num_heads) // (self.num_heads // self.kv_heads)
+            k, v = k.index_select(1, index), v.index_select(1, index)
         scores = torch.matmul(q, k.transpose(-2, -1)) * (q.shape[-1] ** -0.5)
         out = torch.matmul(scores.softmax(dim=-1), v)
         b, h, n, d = out.shape
