@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -55,6 +55,26 @@ function expectClose(actual: ort.Tensor, expected: Npy, what: string) {
   }
   expect(scale, `${what} golden is not all zeros`).toBeGreaterThan(0);
   expect(worst / scale, `${what}: max |ours - upstream| = ${worst} at max |upstream| = ${scale}`).toBeLessThan(RELATIVE_TOLERANCE);
+}
+
+type SafetensorsHeader = Record<string, { shape: number[] }>;
+
+async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
+  const buf = await readFile(file);
+  const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString('utf8')) as SafetensorsHeader;
+  delete header.__metadata__;
+  return header;
+}
+
+/** Rewrites a safetensors header (the tensor bytes stay as they are). */
+async function editSafetensors(from: string, to: string, edit: (header: SafetensorsHeader) => void) {
+  const buf = await readFile(from);
+  const length = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + length).toString('utf8')) as SafetensorsHeader;
+  edit(header);
+  const text = Buffer.from(JSON.stringify(header).padEnd(length, ' '), 'utf8');
+  if (text.length !== length) throw new Error('edited header must not grow');
+  await writeFile(to, Buffer.concat([buf.subarray(0, 8), text, buf.subarray(8 + length)]));
 }
 
 interface Outcome {
@@ -115,6 +135,48 @@ describe.each(FIXTURES)('the %s fixture imported (conditioners and DiT graphs)',
   });
 });
 
+describe('the sao10-reduced fixture in other forms', () => {
+  const fixture = 'sao10-reduced';
+
+  async function expectDitMatchesGolden(file: string) {
+    const session = await ort.InferenceSession.create(file);
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of session.inputNames) feeds[name] = tensor(await golden(fixture, name));
+    const result = await session.run(feeds);
+    expect(result.v!.type).toBe('float32');
+    expectClose(result.v!, await golden(fixture, 'v'), 'v');
+    await session.release();
+  }
+
+  it('--precision fp16 stores the weights in half the bytes, keeps float32 inputs and outputs, and still reproduces upstream (the fixture weights are F16, so nothing is rounded)', async () => {
+    const out = path.join(work, 'fp16');
+    const result = await importSat([...fixtureArgs(fixture, out), '--parts', 'conditioners,dit', '--precision', 'fp16']);
+    expect(result.code, result.stderr).toBe(0);
+    const header = await readSafetensorsHeader(path.join(importer, 'fixtures', fixture, 'model.safetensors'));
+    const ditWeights = Object.entries(header)
+      .filter(([name]) => name.startsWith('model.model.'))
+      .reduce((sum, [, info]) => sum + info.shape.reduce((a, b) => a * b, 1), 0);
+    const { size } = await stat(path.join(out, 'dit.onnx'));
+    expect(size).toBeGreaterThan(2 * ditWeights);
+    expect(size).toBeLessThan(0.6 * 4 * ditWeights); // float32 would be 4 bytes a weight
+    await expectDitMatchesGolden(path.join(out, 'dit.onnx'));
+  }, 120_000);
+
+  it('a model.ckpt (torch.save of {"state_dict": …}, as stable-audio-tools saves it) imports like model.safetensors', async () => {
+    const out = path.join(work, 'from-ckpt');
+    const ckpt = path.join(work, 'model.ckpt');
+    const script = [
+      'import sys, torch', `sys.path.insert(0, ${JSON.stringify(importer)})`,
+      'from chorus_import.checkpoint import read_safetensors',
+      'torch.save({"state_dict": read_safetensors(sys.argv[1]), "global_step": 1}, sys.argv[2])',
+    ].join('\n');
+    await run(python, ['-c', script, path.join(importer, 'fixtures', fixture, 'model.safetensors'), ckpt]);
+    const result = await importSat([...fixtureArgs(fixture, out, ckpt), '--parts', 'dit']);
+    expect(result.code, result.stderr).toBe(0);
+    await expectDitMatchesGolden(path.join(out, 'dit.onnx'));
+  }, 120_000);
+});
+
 describe('the full-size parameter layout', () => {
   it.each(['sao-1.0', 'sao-small'])('%s: our DiT and number conditioners have exactly the upstream tensor names and shapes', async (name) => {
     const upstream = JSON.parse(await readFile(path.join(importer, 'golden', `${name}-layout.json`), 'utf8')) as Record<string, Record<string, number[]>>;
@@ -124,17 +186,6 @@ describe('the full-size parameter layout', () => {
     expect(ours).toEqual(upstream);
   });
 });
-
-/** Rewrites a safetensors header (the tensor bytes stay as they are). */
-async function editSafetensors(from: string, to: string, edit: (header: Record<string, { shape: number[] }>) => void) {
-  const buf = await readFile(from);
-  const length = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + length).toString('utf8')) as Record<string, { shape: number[] }>;
-  edit(header);
-  const text = Buffer.from(JSON.stringify(header).padEnd(length, ' '), 'utf8');
-  if (text.length !== length) throw new Error('edited header must not grow');
-  await writeFile(to, Buffer.concat([buf.subarray(0, 8), text, buf.subarray(8 + length)]));
-}
 
 describe('refusals: one line on stderr, exit 2, nothing written', () => {
   const fixture = 'sao10-reduced';

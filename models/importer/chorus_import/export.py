@@ -40,7 +40,9 @@ def export_graph(module, args, input_names, output_names, out_path, precision="f
     dynamic = {name: {0: "batch"} for name in list(input_names) + list(output_names)}
     with torch.no_grad():
         torch.onnx.export(module, tuple(args), out_path, input_names=list(input_names), output_names=list(output_names),
-                          dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
+                          dynamic_axes=dynamic, opset_version=OPSET,
+                          # folding would turn each float16 weight and its Cast back into a float32 constant
+                          do_constant_folding=precision == "fp32")
     return out_path
 
 
