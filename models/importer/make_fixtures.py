@@ -79,20 +79,23 @@ def configs(cond_dim):
     return {"sao10-reduced": sao10, "saosmall-reduced": small}
 
 
-def upstream_parts(cfg):
-    """Upstream modules for each checkpoint prefix: {prefix: module}."""
+def upstream_parts(cfg, only=None):
+    """Upstream modules for each checkpoint prefix: {prefix: module}; `only` keeps the prefixes starting with it."""
     dit_mod = upstream_shims.upstream("models.dit")
     cond_mod = upstream_shims.upstream("models.conditioners")
     factory = upstream_shims.upstream("models.factory")
     model = cfg["model"]
-    dcfg = dict(model["diffusion"]["config"])
-    parts = {"model.model.": dit_mod.DiffusionTransformer(
-        diffusion_objective=model["diffusion"].get("diffusion_objective", "v"), **dcfg)}
+    wanted = lambda prefix: only is None or prefix.startswith(only)
+    parts = {}
+    if wanted("model.model."):
+        parts["model.model."] = dit_mod.DiffusionTransformer(
+            diffusion_objective=model["diffusion"].get("diffusion_objective", "v"), **model["diffusion"]["config"])
     for c in model["conditioning"]["configs"]:
-        if c["type"] == "number":
+        if c["type"] == "number" and wanted(f"conditioner.conditioners.{c['id']}."):
             parts[f"conditioner.conditioners.{c['id']}."] = cond_mod.NumberConditioner(
                 model["conditioning"]["cond_dim"], **c["config"])
-    parts["pretransform."] = factory.create_pretransform_from_config(model["pretransform"], cfg["sample_rate"])
+    if wanted("pretransform."):
+        parts["pretransform."] = factory.create_pretransform_from_config(model["pretransform"], cfg["sample_rate"])
     return parts
 
 

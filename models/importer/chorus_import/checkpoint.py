@@ -6,14 +6,17 @@ offsets relative to the end of the header.
 """
 
 import json
+import math
 import os
 import struct
 
+import numpy as np
 import torch
 
 # safetensors dtype name -> torch dtype (the ones stable-audio-tools checkpoints use)
 DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 NAMES = {dtype: name for name, dtype in DTYPES.items()}
+NUMPY_VIEW = {torch.float32: np.float32, torch.float16: np.float16, torch.bfloat16: np.int16}
 
 
 class CheckpointError(ValueError):
@@ -37,46 +40,46 @@ def read_safetensors_header(path):
 
 
 def read_safetensors(path, device="cpu"):
-    """All tensors of a safetensors file, by name. `device` is accepted for the safetensors.torch signature."""
+    """All tensors of a safetensors file, by name. `device` is accepted for the safetensors.torch signature.
+
+    The file is memory-mapped copy-on-write: a tensor's pages are read when used, and a multi-GB checkpoint costs
+    page cache rather than a second copy in memory.
+    """
     header, base = read_safetensors_header(path)
     size = os.path.getsize(path)
+    data = np.memmap(path, dtype=np.uint8, mode="c") if size > base else np.zeros(0, dtype=np.uint8)
     tensors = {}
-    with open(path, "rb") as f:
-        for name, info in header.items():
-            dtype = DTYPES.get(info.get("dtype"))
-            if dtype is None:
-                raise CheckpointError(
-                    f"{path}: tensor {name} has dtype {info.get('dtype')}; supported: {', '.join(DTYPES)}")
-            begin, end = info["data_offsets"]
-            shape = list(info["shape"])
-            count = 1
-            for dim in shape:
-                count *= dim
-            if end - begin != count * torch.tensor([], dtype=dtype).element_size() or base + end > size:
-                raise CheckpointError(f"{path}: tensor {name} {shape} {info['dtype']} does not fit its data offsets")
-            f.seek(base + begin)
-            raw = bytearray(f.read(end - begin))
-            if dtype == torch.bfloat16:
-                flat = torch.frombuffer(raw, dtype=torch.int16).view(torch.bfloat16) if raw else torch.empty(0, dtype=dtype)
-            else:
-                flat = torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
-            tensors[name] = flat.reshape(shape)
+    for name, info in header.items():
+        dtype = DTYPES.get(info.get("dtype"))
+        if dtype is None:
+            raise CheckpointError(f"{path}: tensor {name} has dtype {info.get('dtype')}; supported: {', '.join(DTYPES)}")
+        begin, end = info["data_offsets"]
+        shape = list(info["shape"])
+        itemsize = torch.tensor([], dtype=dtype).element_size()
+        if end - begin != math.prod(shape) * itemsize or base + end > size:
+            raise CheckpointError(f"{path}: tensor {name} {shape} {info['dtype']} does not fit its data offsets")
+        raw = data[base + begin: base + end]
+        if (base + begin) % itemsize:
+            raw = raw.copy()  # an unaligned tensor: torch needs aligned storage
+        flat = torch.from_numpy(raw.view(NUMPY_VIEW[dtype]))
+        if dtype == torch.bfloat16:
+            flat = flat.view(torch.bfloat16)
+        tensors[name] = flat.reshape(shape)
     return tensors
 
 
 def write_safetensors(tensors, path, metadata=None):
-    """Write tensors (F32/F16/BF16) as safetensors, in name order (used for fixtures)."""
+    """Write tensors (F32/F16/BF16) as safetensors, in name order, one tensor at a time (used for fixtures)."""
+    names = sorted(tensors)
     header = {}
     offset = 0
-    blobs = []
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous().cpu()
+    for name in names:
+        t = tensors[name]
         if t.dtype not in NAMES:
             raise CheckpointError(f"tensor {name} has dtype {t.dtype}; supported: {', '.join(DTYPES)}")
-        raw = (t.view(torch.int16) if t.dtype == torch.bfloat16 else t).numpy().tobytes()
-        header[name] = {"dtype": NAMES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        blobs.append(raw)
+        length = t.numel() * t.element_size()
+        header[name] = {"dtype": NAMES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + length]}
+        offset += length
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     text = json.dumps(header, separators=(",", ":")).encode()
@@ -84,8 +87,9 @@ def write_safetensors(tensors, path, metadata=None):
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(text)))
         f.write(text)
-        for raw in blobs:
-            f.write(raw)
+        for name in names:
+            t = tensors[name].detach().contiguous().cpu()
+            f.write((t.view(torch.int16) if t.dtype == torch.bfloat16 else t).numpy().tobytes())
 
 
 def read_ckpt(path):
