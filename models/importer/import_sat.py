@@ -87,14 +87,17 @@ def prepare(args):
         raise Refusal(f"checkpoint: no {config.VAE_PREFIX}* tensors; the Oobleck VAE weights must be in the checkpoint")
     if "text_encoder" in args.parts:
         check_t5_folder(args.text_encoder, spec)
+    if "vae" in args.parts:
+        from chorus_import import oobleck  # sao-vae's module
+        oobleck.check_vae_config(spec.vae)
+    if "text_encoder" in args.parts:
         from chorus_import import t5  # sao-t5's module
-        t5.load_t5(args.text_encoder)
+        t5.load_t5(args.text_encoder)  # every T5 weight present and of the right shape
     modules = {
         "dit": dit.load_dit(spec.dit, parts["dit"]),
         "conditioners": conditioners.load_conditioners(conditioning, spec.cross_ids, spec.global_ids, parts["conditioners"]),
     }
     if "vae" in args.parts:
-        from chorus_import import oobleck  # sao-vae's module
         modules["vae_encoder"] = oobleck.build_oobleck(spec.vae, parts["vae"], "encoder")
         modules["vae_decoder"] = oobleck.build_oobleck(spec.vae, parts["vae"], "decoder")
     return spec, modules

@@ -10,10 +10,9 @@ import os
 DEFAULTS = {
     "v": {"steps": 100, "sampler": "dpmpp-3m-sde", "cfg_scale": 7, "schedule": "polyexponential",
           "sigma_min": 0.3, "sigma_max": 500, "rho": 1},
-    "rf_denoiser": {"steps": 8, "sampler": "pingpong", "cfg_scale": 1, "schedule": "rf_logsnr",
-                    "sigma_min": 0.001, "sigma_max": 1, "rho": 1},
-    "rectified_flow": {"steps": 50, "sampler": "euler", "cfg_scale": 7, "schedule": "rf_logsnr",
-                       "sigma_min": 0.001, "sigma_max": 1, "rho": 1},
+    "rf_denoiser": {"steps": 8, "sampler": "pingpong", "cfg_scale": 1, "schedule": "rf_logsnr", "sigma_max": 1},
+    # no published rectified_flow SAO: upstream generate_diffusion_cond's cfg 6, and Euler
+    "rectified_flow": {"steps": 50, "sampler": "euler", "cfg_scale": 6, "schedule": "rf_logsnr", "sigma_max": 1},
 }
 
 
