@@ -124,7 +124,7 @@ def write(args, spec, modules):
         timed("conditioners", export.export_conditioners, modules["conditioners"],
               os.path.join(out, "conditioners.onnx"), args.precision)
     if "dit" in args.parts:
-        timed("dit", export.export_dit, modules["dit"], spec, os.path.join(out, "dit.onnx"), args.precision)
+        dit_graph = timed("dit", export.export_dit, modules["dit"], spec, out, args.precision)
     if "vae" in args.parts:
         from chorus_import import oobleck
         timed("vae_decoder", oobleck.export_oobleck, modules["vae_decoder"], "decoder",
@@ -134,7 +134,7 @@ def write(args, spec, modules):
     if set(args.parts) != set(PARTS):
         return timings
     name = args.name or os.path.basename(os.path.normpath(out))
-    manifest.write_manifest(out, spec, name, text or {}, args.precision,
+    manifest.write_manifest(out, spec, name, text or {}, args.precision, dit_graph,
                             provenance={"config": os.path.basename(args.config),
                                         "checkpoint": os.path.basename(args.checkpoint)})
     return timings

@@ -187,6 +187,23 @@ describe('the full-size parameter layout', () => {
   });
 });
 
+describe('where the DiT graph goes', () => {
+  it('a DiT over 2 GB of weights (SAO 1.0 in fp32 and fp16) gets its own folder dit/ for its external data; SAO Small stays dit.onnx', async () => {
+    const script = [
+      'import json, sys', `sys.path.insert(0, ${JSON.stringify(importer)})`,
+      'from chorus_import import config, dit, export',
+      'out = {}',
+      'for name in ("sao-1.0", "sao-small"):',
+      `    spec = config.validate_config(json.load(open(${JSON.stringify(path.join(importer, 'configs'))} + "/" + name + ".json")))`,
+      '    model = dit.DiffusionTransformer(**dit.dit_kwargs(spec.dit), device="meta")',
+      '    out[name] = [export.dit_file(model, p) for p in ("fp32", "fp16")]',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const { stdout } = await run(python, ['-c', script]);
+    expect(JSON.parse(stdout)).toEqual({ 'sao-1.0': ['dit/dit.onnx', 'dit/dit.onnx'], 'sao-small': ['dit.onnx', 'dit.onnx'] });
+  });
+});
+
 describe('refusals: one line on stderr, exit 2, nothing written', () => {
   const fixture = 'sao10-reduced';
 

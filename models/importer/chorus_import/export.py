@@ -1,7 +1,8 @@
 """ONNX export of the conditioners and one DiT step (torch.onnx.export, opset 17, batch a dynamic axis).
 
 Graphs whose protobuf would pass 2 GB are written by torch with ONNX external data (one file per tensor, beside the
-graph, named after the tensor); onnxruntime reads them from the graph's folder.
+graph, named after the tensor); onnxruntime reads them from the graph's folder. So a DiT whose weights pass 2 GB
+goes into its own subfolder, `dit/dit.onnx`, with its weight files.
 `--precision fp16` stores the weights as float16 and casts them to float32 inside the graph (a Cast per weight), so
 inputs, outputs and arithmetic stay float32 and the files are half the size.
 """
@@ -61,7 +62,20 @@ def dit_example(spec, batch=2):
             torch.randn(batch, spec.dit["global_cond_dim"], generator=generator))
 
 
-def export_dit(module, spec, out_path, precision="fp32"):
-    """x [B,C,L], t [B], cross_attn_cond [B,S,D], global_cond [B,G] -> v [B,C,L]; L = the model's window."""
-    return export_graph(module, dit_example(spec), ["x", "t", "cross_attn_cond", "global_cond"], ["v"],
-                        out_path, precision)
+EXTERNAL_DATA_BYTES = 2 * 1024**3 - 64 * 1024**2  # protobuf's 2 GB limit, less room for the graph itself
+
+
+def dit_file(module, precision):
+    """The DiT graph's path inside the model folder: `dit.onnx`, or `dit/dit.onnx` when its weights need external data."""
+    size = sum(p.numel() for p in module.parameters()) * (2 if precision == "fp16" else 4)
+    return "dit/dit.onnx" if size > EXTERNAL_DATA_BYTES else "dit.onnx"
+
+
+def export_dit(module, spec, out_dir, precision="fp32"):
+    """x [B,C,L], t [B], cross_attn_cond [B,S,D], global_cond [B,G] -> v [B,C,L]; L = the model's window.
+
+    Returns the graph's path relative to out_dir (see dit_file)."""
+    name = dit_file(module, precision)
+    export_graph(module, dit_example(spec), ["x", "t", "cross_attn_cond", "global_cond"], ["v"],
+                 os.path.join(out_dir, name), precision)
+    return name

@@ -16,8 +16,9 @@ DEFAULTS = {
 }
 
 
-def write_manifest(out_dir, spec, name, text_encoder, precision, version="1.0.0", provenance=None):
-    """Write out_dir/model.json. `text_encoder` is what export_text_encoder returned ({"dim", "tokenizer_file"})."""
+def write_manifest(out_dir, spec, name, text_encoder, precision, dit_graph="dit.onnx", version="1.0.0", provenance=None):
+    """Write out_dir/model.json. `text_encoder` is what export_text_encoder returned ({"dim", "tokenizer_file"});
+    `dit_graph` what export_dit returned (`dit.onnx`, or `dit/dit.onnx` for a graph with external data)."""
     timing = {"file": "conditioners.onnx"}
     for key in spec.timing_inputs:
         timing[key] = {"min": spec.numbers[key]["min_val"], "max": spec.numbers[key]["max_val"]}
@@ -38,7 +39,7 @@ def write_manifest(out_dir, spec, name, text_encoder, precision, version="1.0.0"
                          "inputs": {"ids": "input_ids", "mask": "attention_mask"},
                          "outputs": {"features": "features"}},
         "timing": timing,
-        "diffusion": {"file": "dit.onnx", "objective": spec.objective, "uncond": "zero_all_tokens",
+        "diffusion": {"file": dit_graph, "objective": spec.objective, "uncond": "zero_all_tokens",
                       "inputs": {"x": "x", "t": "t", "cross_attn_cond": "cross_attn_cond", "global_cond": "global_cond"},
                       "outputs": {"v": "v"}},
         "vae": {
