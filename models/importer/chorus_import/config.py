@@ -45,7 +45,7 @@ class ModelSpec:
     numbers: dict            # {id: {"min_val", "max_val"}} in config order
     cross_ids: list          # cross_attention_cond_ids
     global_ids: list         # global_cond_ids
-    vae: dict                # model.pretransform.config
+    vae: dict                # model.pretransform (type, config, ...), as oobleck.build_oobleck takes it
 
     @property
     def timing_inputs(self):
@@ -187,7 +187,7 @@ def validate_config(cfg):
         downsampling_ratio=ratio, window_frames=sample_size // ratio, objective=objective, dit=dit, cond_dim=cond_dim,
         prompt_id=prompt["id"], t5_model_name=pcfg.get("t5_model_name", "t5-base"),
         max_length=int(pcfg.get("max_length", 128)), numbers=numbers, cross_ids=list(cross_ids),
-        global_ids=list(global_ids), vae=vae)
+        global_ids=list(global_ids), vae=pretransform)
 
 
 def split_state_dict(state_dict):
