@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { register as registerBatch } from './commands/batch';
 import { register as registerGenerate } from './commands/generate';
+import { register as registerModels } from './commands/models';
 import { register as registerSubmit } from './commands/submit';
 import { register as registerTenants } from './commands/tenants';
 import { register as registerTenantLimits } from './commands/tenants-limits';
@@ -18,6 +19,7 @@ registerTenants(program);
 registerTenantLimits(program);
 registerSubmit(program);
 registerBatch(program);
+registerModels(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`chorus: ${error instanceof Error ? error.message : String(error)}\n`);
