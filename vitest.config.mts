@@ -17,6 +17,7 @@ export default defineConfig({
       '@chorus/queue': lib('queue'),
       '@chorus/client': lib('client'),
       '@chorus/webhooks': lib('webhooks'),
+      '@chorus/testing': lib('testing'),
     },
   },
   test: {
