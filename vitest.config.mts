@@ -18,6 +18,7 @@ export default defineConfig({
       '@chorus/client': lib('client'),
       '@chorus/webhooks': lib('webhooks'),
       '@chorus/testing': lib('testing'),
+      '@chorus/health': lib('health'),
     },
   },
   test: {

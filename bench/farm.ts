@@ -3,7 +3,7 @@
  * BullMQ prefix and s3rver of its own, so a benchmark never touches anyone's data: the harness the
  * tests use (@chorus/testing), with the logging and timing a measurement wants.
  */
-import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from '@chorus/contracts';
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, TERMINAL_STATUSES } from '@chorus/contracts';
 import type { PrismaClient } from '@chorus/db';
 import { createTestDatabase, createTestQueueConnection, startFarmProcesses, type FarmProcesses, type TestDatabase } from '@chorus/testing';
 
@@ -109,7 +109,7 @@ export class CompletionWatcher {
       const ids = [...this.waiting.keys()];
       const rows = ids.length
         ? await this.prisma.generation.findMany({
-            where: { id: { in: ids }, status: { in: ['succeeded', 'failed', 'canceled'] } },
+            where: { id: { in: ids }, status: { in: [...TERMINAL_STATUSES] } },
             select: { id: true, status: true, createdAt: true, startedAt: true, finishedAt: true, inferenceMs: true, encodeMs: true, uploadMs: true, queueMs: true },
           })
         : [];
