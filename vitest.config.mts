@@ -17,6 +17,8 @@ export default defineConfig({
       '@chorus/queue': lib('queue'),
       '@chorus/client': lib('client'),
       '@chorus/webhooks': lib('webhooks'),
+      '@chorus/testing': lib('testing'),
+      '@chorus/health': lib('health'),
     },
   },
   test: {

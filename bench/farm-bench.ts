@@ -47,7 +47,6 @@ export interface ApiResult {
 }
 
 export interface FarmOptions {
-  root: string;
   modelDir: string;
   job: { steps: number; seconds_total: number };
   throughputJobs: number;
@@ -122,7 +121,7 @@ async function apiLoad(farm: BenchFarm, connections: number, seconds: number): P
 
 export async function benchFarm(options: FarmOptions): Promise<FarmResults> {
   const { log, job } = options;
-  const farm = await BenchFarm.start(options.root, options.modelDir);
+  const farm = await BenchFarm.start(options.modelDir);
   const watcher = new CompletionWatcher(farm.prisma);
   const results: FarmResults = { batching: [], overhead: [], scaling: [], job };
   try {

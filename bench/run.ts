@@ -76,7 +76,6 @@ async function main(): Promise<void> {
   if (sections.includes('farm')) {
     const overheadJobs = int('BENCH_OVERHEAD_JOBS', 10);
     farm = await benchFarm({
-      root: ROOT,
       modelDir,
       job: { steps: int('BENCH_JOB_STEPS', 4), seconds_total: int('BENCH_JOB_SECONDS', 5) },
       throughputJobs: int('BENCH_JOBS', 12),

@@ -14,7 +14,7 @@ import { createApiApp } from '../../apps/api/src/app';
 import { loadApiConfig, type ApiConfig } from '../../apps/api/src/config/api-config';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createTestQueueConnection, deletePrefix } from '../support/redis';
-import { startTestS3, type TestS3 } from '../support/s3';
+import { startTestS3, type TestS3 } from '@chorus/testing';
 
 export interface TestTenant {
   id: string;

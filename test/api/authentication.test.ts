@@ -1,6 +1,6 @@
 import type { ProblemDocument } from '@chorus/contracts';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../support/farm-processes';
+import { eventually } from '@chorus/testing';
 import { useApi } from './api-under-test';
 
 // The API reuses a key's tenant for API_KEY_CACHE_TTL_MS; short here, so a revocation shows soon.

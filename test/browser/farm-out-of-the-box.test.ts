@@ -1,5 +1,5 @@
 /**
- * Issue 22, item 18: `npm run farm` exactly as the README starts it (dist/apps/api/src/farm.js:
+ * Issue 22, item 18: `npm run farm` exactly as the README starts it (dist/apps/farm/src/main.js:
  * its own s3rver, the API, one worker), then the dashboard in Chromium. Out of the box the
  * waveform must draw (the development bucket lets the dashboard's origin read, and no other
  * origin) and "Download WAV" must save the file.
@@ -10,15 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { ChorusClient } from '@chorus/client';
 import { TenantRepository, WorkerRepository } from '@chorus/db';
+import { freePort, ROOT } from '@chorus/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createTestQueueConnection, deletePrefix } from '../support/redis';
 import { canvasesHaveInk, launchChromium, saveScreenshot } from './chromium';
-import { freePort } from './farm-under-test';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const FARM_ENTRY = path.join(ROOT, 'dist/apps/api/src/farm.js');
+const FARM_ENTRY = path.join(ROOT, 'dist/apps/farm/src/main.js');
 
 let db: TestDatabase;
 let queues: ReturnType<typeof createTestQueueConnection>;

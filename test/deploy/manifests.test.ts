@@ -294,7 +294,7 @@ describe('images, configuration and docker-compose.yml', () => {
     expect(stages.get('api')!.body).toContain('/app/apps/dashboard/dist ./apps/dashboard/dist');
   });
 
-  it('sets only variables an app (or KEDA) reads, and every variable DESIGN.md fixes', () => {
+  it('sets only variables an app (or KEDA) reads, and every variable the fixed interfaces name', () => {
     const known = knownVariables();
     const config = find('ConfigMap', 'chorus-config').data!;
     const secret = find('Secret', 'chorus-secrets').stringData!;
@@ -304,7 +304,7 @@ describe('images, configuration and docker-compose.yml', () => {
     for (const service of Object.values(compose.services).filter((s) => s.image?.startsWith('chorus/'))) {
       for (const name of Object.keys(service.environment ?? {})) expect(known, `${name} (docker-compose.yml)`).toContain(name);
     }
-    // DESIGN.md, "Fixed interfaces" → Environment.
+    // The fixed interfaces' environment (docs/architecture.md).
     const design = ['DATABASE_URL', 'REDIS_URL', 'S3_ENDPOINT', 'S3_REGION', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY',
       'S3_FORCE_PATH_STYLE', 'MODEL_DIR', 'ORT_EXECUTION_PROVIDER', 'WORKER_MAX_BATCH', 'PORT'];
     for (const name of design) expect(k8sVariables, `${name} (deploy/k8s)`).toContain(name);

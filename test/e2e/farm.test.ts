@@ -5,87 +5,17 @@
  * presigned URLs and checked as stereo WAV files of exactly the asked length, their rows are
  * checked for timings, seed and worker, and a running generation is canceled mid-sampling.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import path from 'node:path';
-import { ChorusClient, type GenerationStreamEvent } from '@chorus/client';
+import type { ChorusClient, GenerationStreamEvent } from '@chorus/client';
 import type { GenerationResource } from '@chorus/contracts';
-import { TenantRepository, WorkerRepository } from '@chorus/db';
+import { startFarmProcesses, type FarmProcesses } from '@chorus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import { createTestQueueConnection, deletePrefix } from '../support/redis';
-import { startTestS3, type TestS3 } from '../support/s3';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const API_ENTRY = path.join(ROOT, 'dist/apps/api/src/main.js');
-const WORKER_ENTRY = path.join(ROOT, 'dist/apps/worker/src/main.js');
-const MODEL_DIR = path.join(ROOT, 'models/chorus-tiny');
 const SAMPLE_RATE = 44_100;
 
-/** A child process with its output kept, to show when a test fails. */
-interface Service {
-  name: string;
-  child: ChildProcess;
-  output: string[];
-}
-
-const services: Service[] = [];
-const queues = createTestQueueConnection('e2e');
-let db: TestDatabase;
-let s3: TestS3;
+let farm: FarmProcesses;
 let client: ChorusClient;
-let apiUrl: string;
 let apiKeyOfTenant: string;
-
-function start(name: string, entry: string, env: NodeJS.ProcessEnv): Service {
-  const child = spawn(process.execPath, [entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const service: Service = { name, child, output: [] };
-  const keep = (chunk: Buffer) => {
-    service.output.push(chunk.toString('utf8'));
-    if (service.output.length > 400) service.output.shift();
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  services.push(service);
-  return service;
-}
-
-async function stop(service: Service): Promise<void> {
-  if (service.child.exitCode !== null || service.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => service.child.once('exit', resolve));
-  service.child.kill('SIGTERM');
-  const timer = setTimeout(() => service.child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function describeServices(): string {
-  return services.map((s) => `--- ${s.name} (exit ${s.child.exitCode ?? 'running'}):\n${s.output.join('').slice(-4000)}`).join('\n');
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const exited = services.find((s) => s.child.exitCode !== null);
-    if (exited) throw new Error(`${exited.name} exited while waiting for ${what}\n${describeServices()}`);
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${describeServices()}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+const describeServices = () => farm.describe();
 
 /** The format, channel count, rate and frame count of a PCM/float WAV, read from its chunks. */
 function readWav(bytes: Uint8Array) {
@@ -133,48 +63,19 @@ async function follow(id: string, onEvent?: (event: GenerationStreamEvent) => vo
 }
 
 beforeAll(async () => {
-  for (const entry of [API_ENTRY, WORKER_ENTRY]) {
-    if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does)`);
-  }
-  db = await createTestDatabase('e2e');
-  s3 = await startTestS3();
-  const { apiKey } = await new TenantRepository(db.prisma).create({ name: 'e2e' });
-  const port = await freePort();
-  apiUrl = `http://127.0.0.1:${port}`;
-  apiKeyOfTenant = apiKey.key;
-  client = new ChorusClient({ baseUrl: apiUrl, apiKey: apiKey.key });
-
-  const env: NodeJS.ProcessEnv = {
-    DATABASE_URL: db.url,
-    REDIS_URL: queues.redisUrl,
-    BULLMQ_PREFIX: queues.prefix,
-    S3_ENDPOINT: s3.endpoint,
-    S3_REGION: s3.region,
-    S3_BUCKET: s3.bucket,
-    S3_ACCESS_KEY_ID: s3.accessKeyId,
-    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    S3_FORCE_PATH_STYLE: 'true',
-    MODEL_DIR,
-    ORT_EXECUTION_PROVIDER: 'cpu',
-    LOG_LEVEL: 'info',
-  };
-  start('api', API_ENTRY, { ...env, PORT: String(port), HOST: '127.0.0.1' });
-  // Every sampler step reported (no throttling), so that the cancel test sees where sampling stood;
-  // probe ports picked by the system, since two workers share this host.
-  const workerEnv = { ...env, WORKER_MAX_BATCH: '1', WORKER_PROGRESS_INTERVAL_MS: '0', WORKER_METRICS_PORT: '0', WORKER_METRICS_HOST: '127.0.0.1' };
-  start('worker-1', WORKER_ENTRY, { ...workerEnv, WORKER_ID: 'e2e-worker-1' });
-  start('worker-2', WORKER_ENTRY, { ...workerEnv, WORKER_ID: 'e2e-worker-2' });
-
-  await until('the API', async () => (await client.listModels()).data, 60_000);
-  const workers = new WorkerRepository(db.prisma);
-  await until('two worker heartbeats', async () => ((await workers.listAlive(60_000)).length >= 2 ? true : undefined), 120_000);
+  farm = await startFarmProcesses('e2e');
+  await farm.startApi();
+  // One job at a time per worker, every sampler step reported (no throttling), so that the cancel
+  // test sees where sampling stood.
+  const workerEnv = { WORKER_MAX_BATCH: '1', WORKER_PROGRESS_INTERVAL_MS: '0' };
+  await Promise.all([farm.startWorker('e2e-worker-1', workerEnv), farm.startWorker('e2e-worker-2', workerEnv)]);
+  const tenant = await farm.createTenant('e2e');
+  client = tenant.client;
+  apiKeyOfTenant = tenant.apiKey;
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.all(services.map(stop));
-  await deletePrefix(queues);
-  await s3?.close();
-  await db?.drop();
+  await farm?.close();
 }, 60_000);
 
 describe('the farm, end to end', () => {
@@ -188,7 +89,7 @@ describe('the farm, end to end', () => {
     const submitted = await Promise.all(asks.map((ask) => client.createGeneration({ ...ask, steps: 4, output_format: 'wav' })));
     const streams = await Promise.all(submitted.map((generation) => follow(generation.id)));
 
-    const workerIds = new Set((await db.prisma.worker.findMany()).map((w) => w.id));
+    const workerIds = new Set((await farm.db!.prisma.worker.findMany()).map((w) => w.id));
     for (const [index, ask] of asks.entries()) {
       const generation: GenerationResource = await client.getGeneration(submitted[index].id);
       const events = streams[index];
@@ -211,7 +112,7 @@ describe('the farm, end to end', () => {
       expect(generation.audio!.seconds).toBeCloseTo(ask.seconds_total, 6);
 
       // The record.
-      const row = await db.prisma.generation.findUniqueOrThrow({ where: { id: generation.id } });
+      const row = await farm.db!.prisma.generation.findUniqueOrThrow({ where: { id: generation.id } });
       expect(Number(row.seed)).toBe(ask.seed);
       expect(row.secondsTotal).toBe(ask.seconds_total);
       expect(workerIds.has(row.workerId ?? '')).toBe(true);
@@ -226,7 +127,7 @@ describe('the farm, end to end', () => {
       expect(row.outputKey).toBe(`generations/${row.tenantId}/${row.id}.wav`);
       expect(row.outputBytes).toBe(bytes.byteLength);
     }
-    const rows = await db.prisma.generation.findMany({ where: { id: { in: submitted.map((g) => g.id) } } });
+    const rows = await farm.db!.prisma.generation.findMany({ where: { id: { in: submitted.map((g) => g.id) } } });
     await annotate(`rendered by ${rows.map((row) => row.workerId).join(', ')}`);
     // Each worker holds one job at a time (WORKER_MAX_BATCH=1) and a job takes seconds, so four
     // submitted together keep both busy: the farm scales out.
@@ -257,11 +158,11 @@ describe('the farm, end to end', () => {
     expect(lastStep).toBeLessThan(steps);
     await annotate(`cancel sent at step ${stepAtCancel} of ${steps}; sampling stopped after step ${lastStep}`);
 
-    const row = await db.prisma.generation.findUniqueOrThrow({ where: { id: generation.id } });
+    const row = await farm.db!.prisma.generation.findUniqueOrThrow({ where: { id: generation.id } });
     expect(row.status).toBe('canceled');
     expect(Math.round(row.progress * steps)).toBeLessThanOrEqual(stepAtCancel! + 2);
     expect(row.outputKey).toBeNull();
-    const audio = await fetch(`${apiUrl}/v1/generations/${generation.id}/audio`, {
+    const audio = await fetch(`${farm.apiUrl}/v1/generations/${generation.id}/audio`, {
       headers: { authorization: `Bearer ${apiKeyOfTenant}` },
       redirect: 'manual',
     });

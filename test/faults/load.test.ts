@@ -8,7 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listObjectKeys, ROOT, startFarmProcesses, type FarmProcesses, type FarmTenant } from '../support/farm-processes';
+import { listObjectKeys, ROOT, startFarmProcesses, type FarmProcesses, type FarmTenant } from '@chorus/testing';
 
 const TOTAL = Number(process.env.LOAD_GENERATIONS ?? 2000);
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 50);

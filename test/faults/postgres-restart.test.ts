@@ -8,7 +8,7 @@
  */
 import { createPrismaClient, migrate, type PrismaClient } from '@chorus/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, listObjectKeys, sleep, startFarmProcesses, type FarmProcesses, type FarmTenant } from '../support/farm-processes';
+import { eventually, listObjectKeys, sleep, startFarmProcesses, type FarmProcesses, type FarmTenant } from '@chorus/testing';
 import { startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
 
 let pg: PrivatePostgres;

@@ -8,7 +8,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDedicatedRedis, type DedicatedRedis } from '../ops/dedicated-redis';
-import { eventually, listObjectKeys, startFarmProcesses, type FarmProcesses, type FarmTenant } from '../support/farm-processes';
+import { eventually, listObjectKeys, startFarmProcesses, type FarmProcesses, type FarmTenant } from '@chorus/testing';
 
 let redis: DedicatedRedis;
 let farm: FarmProcesses;

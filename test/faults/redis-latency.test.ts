@@ -5,7 +5,7 @@
  */
 import { GenerationQueue } from '@chorus/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listObjectKeys, startFarmProcesses, type FarmProcesses } from '../support/farm-processes';
+import { listObjectKeys, startFarmProcesses, type FarmProcesses } from '@chorus/testing';
 import { startLatencyProxy, type LatencyProxy } from './support/fault-proxies';
 
 const LATENCY_MS = 150;

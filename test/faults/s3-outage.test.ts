@@ -8,7 +8,7 @@
  */
 import { GenerationQueue } from '@chorus/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listObjectKeys, sleep, startFarmProcesses, type FarmProcesses } from '../support/farm-processes';
+import { listObjectKeys, sleep, startFarmProcesses, type FarmProcesses } from '@chorus/testing';
 import { startHttpFaultProxy, type HttpFaultProxy } from './support/fault-proxies';
 
 let proxy: HttpFaultProxy | undefined;

@@ -5,7 +5,7 @@
  */
 import { GenerationQueue } from '@chorus/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, listObjectKeys, startFarmProcesses, type FarmProcesses } from '../support/farm-processes';
+import { eventually, listObjectKeys, startFarmProcesses, type FarmProcesses } from '@chorus/testing';
 
 let farm: FarmProcesses;
 let queue: GenerationQueue;

@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type ApiUnderTest } from '../api/api-under-test';
-import { eventually } from '../support/farm-processes';
-import { startTestS3, type TestS3 } from '../support/s3';
+import { eventually, startTestS3, type TestS3 } from '@chorus/testing';
 import { startDedicatedRedis, type DedicatedRedis } from './dedicated-redis';
 
 interface HealthBody {

@@ -4,7 +4,7 @@
  */
 import { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FarmProcess, type FarmProcesses, type FarmTenant, startFarmProcesses } from '../support/farm-processes';
+import { type FarmProcess, type FarmProcesses, type FarmTenant, startFarmProcesses } from '@chorus/testing';
 
 let farm: FarmProcesses;
 let api: FarmProcess;

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Socket } from 'node:net';
-import { eventually, freePort } from '../support/farm-processes';
+import { eventually, freePort } from '@chorus/testing';
 
 export interface DedicatedRedis {
   port: number;

@@ -6,12 +6,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { FarmProcess, freePort, ROOT } from '@chorus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { FarmProcess, ROOT, freePort } from '../support/farm-processes';
 import { createTestQueueConnection, deletePrefix } from '../support/redis';
 
-const FARM_ENTRY = path.join(ROOT, 'dist/apps/api/src/farm.js');
+const FARM_ENTRY = path.join(ROOT, 'dist/apps/farm/src/main.js');
 const queues = createTestQueueConnection('farm-shutdown');
 let db: TestDatabase;
 let dataDir: string;

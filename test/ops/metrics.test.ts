@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type FarmProcesses, MODEL_DIR, startFarmProcesses } from '../support/farm-processes';
+import { eventually, type FarmProcesses, MODEL_DIR, startFarmProcesses } from '@chorus/testing';
 import { probeUrl, sampleValue } from './probe-port';
 
 const model = JSON.parse(readFileSync(path.join(MODEL_DIR, 'model.json'), 'utf8')) as { name: string; version: string };

@@ -1,4 +1,4 @@
-import type { FarmProcess } from '../support/farm-processes';
+import type { FarmProcess } from '@chorus/testing';
 
 /**
  * http://127.0.0.1:<port> of a worker's probe port. Test workers bind WORKER_METRICS_PORT=0 (any

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_ENTRY, FarmProcess, type FarmProcesses, ROOT, startFarmProcesses, WORKER_ENTRY } from '../support/farm-processes';
+import { API_ENTRY, FarmProcess, type FarmProcesses, ROOT, startFarmProcesses, WORKER_ENTRY } from '@chorus/testing';
 import { probeUrl, sampleValue } from './probe-port';
 
 let farm: FarmProcesses;

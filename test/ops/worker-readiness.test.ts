@@ -5,7 +5,7 @@
  * touched); the worker runs from dist/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type FarmProcess, type FarmProcesses, startFarmProcesses } from '../support/farm-processes';
+import { eventually, type FarmProcess, type FarmProcesses, startFarmProcesses } from '@chorus/testing';
 import { startDedicatedRedis, type DedicatedRedis } from './dedicated-redis';
 import { probeUrl } from './probe-port';
 

@@ -6,7 +6,7 @@
  */
 import { GenerationQueue } from '@chorus/queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, type FarmProcess, type FarmProcesses, type FarmTenant, listObjectKeys, startFarmProcesses } from '../support/farm-processes';
+import { eventually, type FarmProcess, type FarmProcesses, type FarmTenant, listObjectKeys, startFarmProcesses } from '@chorus/testing';
 import { probeUrl } from './probe-port';
 
 /** Long enough (a hundred U-Net passes) that SIGTERM lands while it samples. */

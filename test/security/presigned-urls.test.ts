@@ -7,7 +7,7 @@ import { generationObjectKey } from '@chorus/storage';
 import { GenerationRepository } from '@chorus/db';
 import { describe, expect, it } from 'vitest';
 import { useApi } from '../api/api-under-test';
-import { sleep } from '../support/farm-processes';
+import { sleep } from '@chorus/testing';
 
 const api = useApi('presigned', { AUDIO_URL_TTL_SECONDS: '2' });
 

@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SIGNATURE_HEADER } from '@chorus/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startFarmProcesses, type FarmProcesses, type FarmTenant } from '../support/farm-processes';
+import { eventually, startFarmProcesses, type FarmProcesses, type FarmTenant } from '@chorus/testing';
 
 const S3_SECRET = `s3-secret-${randomBytes(12).toString('hex')}`;
 const DB_PASSWORD = `db-password-${randomBytes(12).toString('hex')}`;

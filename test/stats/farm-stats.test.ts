@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FarmStatsRepository } from '@chorus/db';
 import { GenerationQueue } from '@chorus/queue';
-import { FarmStatsRepository } from '../../apps/api/src/stats/farm-stats.repository';
 import { STATS_BUCKET_SECONDS, StatsService, WORKER_LIVE_WITHIN_MS } from '../../apps/api/src/stats/stats.service';
 import { useTestDatabase } from '../support/database';
 import { useTestQueueConnection } from '../support/redis';

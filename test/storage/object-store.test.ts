@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generationObjectKey, ObjectStore } from '@chorus/storage';
-import { startTestS3, type TestS3 } from '../support/s3';
+import { freePort, startTestS3, type TestS3 } from '@chorus/testing';
 
 let s3: TestS3;
 beforeAll(async () => {
@@ -82,14 +81,3 @@ describe('ObjectStore', () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

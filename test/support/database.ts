@@ -1,50 +1,17 @@
 /**
- * A fresh, migrated Postgres database for one test file, dropped afterwards.
+ * A fresh, migrated Postgres database for one test file, dropped afterwards (the database itself
+ * comes from @chorus/testing, which the benchmarks share).
  *
  *   import { useTestDatabase } from '../support/database';
  *   const db = useTestDatabase('generations');   // registers beforeAll/afterAll
  *   it('…', async () => { await db.prisma.tenant.count(); db.url; });
  *
  * or, to control the lifetime yourself: `const db = await createTestDatabase('x'); … await db.drop();`
- *
- * The server comes from TEST_DATABASE_URL (any database on it; only host, port and credentials
- * are used), else postgresql://postgres@127.0.0.1:5432. Names are `chorus_test_<label>_<random>`.
  */
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import { DEFAULT_DATABASE_URL } from '@chorus/contracts';
-import { createPrismaClient, migrate, type PrismaClient } from '@chorus/db';
+import { createTestDatabase, type TestDatabase } from '@chorus/testing';
 
-export interface TestDatabase {
-  /** Connection URL of the new database: pass it as DATABASE_URL to anything under test. */
-  url: string;
-  name: string;
-  /** A Prisma client connected to it (disconnected by drop()). */
-  prisma: PrismaClient;
-  drop(): Promise<void>;
-}
-
-export function testServerUrl(): string {
-  return process.env.TEST_DATABASE_URL || DEFAULT_DATABASE_URL;
-}
-
-export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
-  const name = `chorus_test_${label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
-  const url = new URL(testServerUrl());
-  url.pathname = `/${name}`;
-  await migrate(url.toString());
-  const prisma = createPrismaClient(url.toString(), { maxConnections: 5 });
-  return {
-    url: url.toString(),
-    name,
-    prisma,
-    async drop() {
-      await prisma.$disconnect();
-      await dropDatabase(url.toString());
-    },
-  };
-}
+export { createTestDatabase, dropDatabase, testServerUrl, type TestDatabase } from '@chorus/testing';
 
 /**
  * Registers beforeAll/afterAll hooks for a fresh database. The returned object's fields are filled
@@ -59,18 +26,4 @@ export function useTestDatabase(label?: string): TestDatabase {
     await handle.drop?.();
   });
   return handle;
-}
-
-export async function dropDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const name = url.pathname.slice(1);
-  url.pathname = '/postgres';
-  const admin = new Client({ connectionString: url.toString() });
-  await admin.connect();
-  try {
-    // FORCE ends connections that a test left open (a worker under test, say) instead of failing.
-    await admin.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
 }

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listObjectKeys } from './farm-processes';
-import { startTestS3, type TestS3 } from './s3';
+import { listObjectKeys, startTestS3, type TestS3 } from '@chorus/testing';
 
 // The fault and load tests count objects with listObjectKeys; past 1,000 keys that needs a second page.
 let s3: TestS3;

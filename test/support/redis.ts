@@ -1,38 +1,14 @@
 /**
- * A unique BullMQ prefix on the test Redis for one test file, with its keys deleted afterwards.
+ * A unique BullMQ prefix on the test Redis for one test file, with its keys deleted afterwards
+ * (the prefix itself comes from @chorus/testing, which the benchmarks share).
  *
  *   const queues = useTestQueueConnection('cancel');   // { redisUrl, prefix }, filled in beforeAll
- *
- * Redis comes from TEST_REDIS_URL, else redis://127.0.0.1:6379.
  */
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
-import { DEFAULT_REDIS_URL } from '@chorus/contracts';
 import type { QueueConnection } from '@chorus/queue';
+import { createTestQueueConnection, deletePrefix } from '@chorus/testing';
 
-export function testRedisUrl(): string {
-  return process.env.TEST_REDIS_URL || DEFAULT_REDIS_URL;
-}
-
-export function createTestQueueConnection(label = 'q'): QueueConnection {
-  return { redisUrl: testRedisUrl(), prefix: `chorus-test-${label}-${randomBytes(4).toString('hex')}` };
-}
-
-/** Deletes every key under the prefix. */
-export async function deletePrefix(connection: QueueConnection): Promise<void> {
-  const redis = new Redis(connection.redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${connection.prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
+export { createTestQueueConnection, deletePrefix, testRedisUrl } from '@chorus/testing';
 
 export function useTestQueueConnection(label?: string): QueueConnection {
   const handle = {} as QueueConnection;

@@ -16,7 +16,7 @@ import { createWorkerApp } from '../../apps/worker/src/app';
 import { loadWorkerConfig, type WorkerConfig } from '../../apps/worker/src/worker-config';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createTestQueueConnection, deletePrefix } from '../support/redis';
-import { startTestS3, type TestS3 } from '../support/s3';
+import { startTestS3, type TestS3 } from '@chorus/testing';
 
 export const MODEL_DIR = path.resolve(__dirname, '../../models/chorus-tiny');
 

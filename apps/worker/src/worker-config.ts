@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, envBoolean, parseEnv } from '@chorus/contracts';
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, envBoolean, ortEnvShape, parseEnv } from '@chorus/contracts';
 import { DEFAULT_BULLMQ_PREFIX } from '@chorus/queue';
 import { s3EnvShape } from '@chorus/storage';
 
@@ -16,8 +16,7 @@ export const workerConfigSchema = z.object({
   /** Create the bucket at start-up if missing (development; production provisions it). */
   S3_CREATE_BUCKET: envBoolean.default(false),
   MODEL_DIR: z.string().min(1).default('models/chorus-tiny'),
-  ORT_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda'], { message: 'must be cpu or cuda' }).default('cpu'),
-  ORT_REQUIRE_GPU: envBoolean.default(false),
+  ...ortEnvShape,
   /** Compatible jobs sampled together in one batched pass; also the jobs a worker holds at once. */
   WORKER_MAX_BATCH: z.coerce.number().int().min(1).max(64).default(1),
   /** How long the first job of a batch waits for compatible ones to join it. */

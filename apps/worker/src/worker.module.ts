@@ -9,10 +9,10 @@ import {
   GenerationEventPublisher,
   GenerationQueue,
   GenerationScheduler,
-  type QueueConnection,
+  queueConnectionFromConfig,
 } from '@chorus/queue';
 import type { Redis } from 'ioredis';
-import { ObjectStore } from '@chorus/storage';
+import { ObjectStore, objectStoreFromConfig } from '@chorus/storage';
 import { GenerationConsumer } from './generations/generation.consumer';
 import { GenerationProcessor } from './generations/generation.processor';
 import { HeartbeatService } from './heartbeat.service';
@@ -31,7 +31,7 @@ import { WorkerState } from './worker-state';
 @Module({})
 export class WorkerModule {
   static forRoot(config: WorkerConfig, logger: Logger): DynamicModule {
-    const connection: QueueConnection = { redisUrl: config.REDIS_URL, prefix: config.BULLMQ_PREFIX };
+    const connection = queueConnectionFromConfig(config);
     return {
       module: WorkerModule,
       global: true,
@@ -68,18 +68,9 @@ export class WorkerModule {
         },
         {
           provide: ObjectStore,
-          useFactory: () =>
-            new ObjectStore({
-              endpoint: config.S3_ENDPOINT,
-              region: config.S3_REGION,
-              bucket: config.S3_BUCKET,
-              accessKeyId: config.S3_ACCESS_KEY_ID,
-              secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-              forcePathStyle: config.S3_FORCE_PATH_STYLE,
-              // 250 ms doubling over 8 tries: about 30 s of S3 outage is ridden out before the
-              // attempt fails and the audio, already rendered, has to be rendered again.
-              uploadAttempts: 8,
-            }),
+          // 250 ms doubling over 8 tries: about 30 s of S3 outage is ridden out before the
+          // attempt fails and the audio, already rendered, has to be rendered again.
+          useFactory: () => objectStoreFromConfig(config, { uploadAttempts: 8 }),
         },
         { provide: GenerationQueue, useFactory: () => new GenerationQueue(connection) },
         { provide: SCHEDULING_REDIS, useFactory: () => createRedis(connection) },

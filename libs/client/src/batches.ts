@@ -2,7 +2,7 @@ import type { BatchManifestLine, BatchResource } from '@chorus/contracts';
 import { ChorusClient } from './chorus-client';
 
 /**
- * Batches (`POST /v1/batches`, `GET /v1/batches/:id`, `GET /v1/batches/:id/manifest` in DESIGN.md).
+ * Batches (`POST /v1/batches`, `GET /v1/batches/:id`, `GET /v1/batches/:id/manifest`; see docs/batches.md).
  * A batch file is CSV (header row of request fields) or JSONL (one request object per line); the
  * API checks every row before creating anything and answers a validation problem whose `errors`
  * carry the 1-based `row` with `field` and `message`.

@@ -27,3 +27,9 @@ export const envBoolean = z
 
 export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/chorus';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** onnxruntime's variables, read by the apps that run the model (worker, `chorus generate`) and passed to the engine. */
+export const ortEnvShape = {
+  ORT_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda'], { message: 'must be cpu or cuda' }).default('cpu'),
+  ORT_REQUIRE_GPU: envBoolean.default(false),
+};

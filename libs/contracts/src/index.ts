@@ -7,3 +7,4 @@ export * from './validation';
 export * from './config';
 export * from './stats';
 export * from './batch-resource';
+export * from './backoff';

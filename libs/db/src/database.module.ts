@@ -1,9 +1,24 @@
 import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { BatchRepository } from './batch.repository';
+import { FarmStatsRepository } from './farm-stats.repository';
 import { GenerationRepository } from './generation.repository';
+import { IdempotencyKeyRepository } from './idempotency-key.repository';
 import { createPrismaClient, type PrismaClient } from './prisma-client';
 import { TenantRepository } from './tenant.repository';
 import { PRISMA } from './tokens';
+import { WebhookDeliveryRepository } from './webhook-delivery.repository';
 import { WorkerRepository } from './worker.repository';
+
+/** Every repository, registered once here: an app's modules inject them, none provides one. */
+const REPOSITORIES = [
+  TenantRepository,
+  GenerationRepository,
+  WorkerRepository,
+  BatchRepository,
+  WebhookDeliveryRepository,
+  IdempotencyKeyRepository,
+  FarmStatsRepository,
+];
 
 export interface DatabaseModuleOptions {
   databaseUrl: string;
@@ -21,11 +36,9 @@ export class DatabaseModule implements OnApplicationShutdown {
       module: DatabaseModule,
       providers: [
         { provide: PRISMA, useFactory: () => createPrismaClient(options.databaseUrl, { maxConnections: options.maxConnections }) },
-        TenantRepository,
-        GenerationRepository,
-        WorkerRepository,
+        ...REPOSITORIES,
       ],
-      exports: [PRISMA, TenantRepository, GenerationRepository, WorkerRepository],
+      exports: [PRISMA, ...REPOSITORIES],
     };
   }
 

@@ -7,11 +7,8 @@ import { PRISMA } from './tokens';
 /** A generation row; `seed` is a plain number (0 ≤ seed < 2³², stored as int8). */
 export type Generation = Omit<GenerationRow, 'seed'> & { seed: number };
 
-export const TERMINAL_STATUSES: readonly GenerationStatus[] = ['succeeded', 'failed', 'canceled'];
-
-export function isTerminal(status: GenerationStatus): boolean {
-  return TERMINAL_STATUSES.includes(status);
-}
+// "Is this status terminal" is defined once, in the contract; repositories' callers ask it here too.
+export { TERMINAL_STATUSES, isTerminalStatus as isTerminal } from '@chorus/contracts';
 
 /** A request with its defaults resolved (seed included), ready to queue. */
 export interface NewGeneration {

@@ -10,3 +10,4 @@ export { migrate, ensureDatabase, readMigrations, MigrationError, MIGRATIONS_DIR
 export * from './batch.repository';
 export * from './webhook-delivery.repository';
 export * from './idempotency-key.repository';
+export * from './farm-stats.repository';

@@ -5,8 +5,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { z } from 'zod';
-import { envBoolean, parseEnv } from '@chorus/contracts';
 import { InferenceThreadError, InvalidRequestError, deserializeError } from './errors';
 import type { GeneratedAudio, GenerationRequest } from './generation';
 import type { ExecutionProviderName } from './graphs';
@@ -20,9 +18,9 @@ export interface Progress {
 
 export interface ModelRunnerOptions {
   modelDir: string;
-  /** Default: ORT_EXECUTION_PROVIDER, else `cpu`. */
+  /** Default `cpu`. The engine reads no environment: the app passes ORT_EXECUTION_PROVIDER here. */
   executionProvider?: ExecutionProviderName;
-  /** Refuse to start on a CPU fallback. Default: ORT_REQUIRE_GPU. */
+  /** Refuse to start on a CPU fallback (the app's ORT_REQUIRE_GPU). Default false. */
   requireGpu?: boolean;
 }
 
@@ -34,11 +32,6 @@ export interface GenerateOptions {
 export interface BatchItem extends GenerateOptions {
   request: GenerationRequest;
 }
-
-const runnerEnv = z.object({
-  ORT_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda'], { message: 'must be cpu or cuda' }).default('cpu'),
-  ORT_REQUIRE_GPU: envBoolean.default(false),
-});
 
 interface PendingItem {
   resolve: (audio: GeneratedAudio) => void;
@@ -90,11 +83,10 @@ export class ModelRunner {
 
   /** Starts the thread, opens every graph once and resolves when they are warm. */
   static async start(opts: ModelRunnerOptions): Promise<ModelRunner> {
-    const env = parseEnv(runnerEnv);
     const options: ThreadOptions = {
       modelDir: path.resolve(opts.modelDir),
-      executionProvider: opts.executionProvider ?? env.ORT_EXECUTION_PROVIDER,
-      requireGpu: opts.requireGpu ?? env.ORT_REQUIRE_GPU,
+      executionProvider: opts.executionProvider ?? 'cpu',
+      requireGpu: opts.requireGpu ?? false,
     };
     const worker = startThread(options);
     let onMessage: (m: FromThread) => void = () => {};

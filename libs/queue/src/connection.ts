@@ -10,6 +10,11 @@ export interface QueueConnection {
   prefix: string;
 }
 
+/** The connection an app's config names (`REDIS_URL`, `BULLMQ_PREFIX`): built here, and only here. */
+export function queueConnectionFromConfig(config: { REDIS_URL: string; BULLMQ_PREFIX: string }): QueueConnection {
+  return { redisUrl: config.REDIS_URL, prefix: config.BULLMQ_PREFIX };
+}
+
 /** BullMQ opens (and closes) its own connections from these options. */
 export function bullConnection(connection: QueueConnection): ConnectionOptions {
   // null: BullMQ's blocking commands must wait for Redis to come back rather than fail the job.

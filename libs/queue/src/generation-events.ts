@@ -1,18 +1,9 @@
 import type { Redis } from 'ioredis';
-import type { GenerationStatus } from '@chorus/contracts';
+import type { GenerationEvent } from '@chorus/contracts';
 import { createRedis, prefixedKey, type QueueConnection } from './connection';
 
-/** What a worker announces about a generation: each status change and each (throttled) progress step. */
-export interface GenerationEvent {
-  id: string;
-  status: GenerationStatus;
-  /** 0..1 */
-  progress: number;
-  /** Sampler steps done, and asked, while running. */
-  step?: number;
-  steps?: number;
-  error?: string | null;
-}
+/** What a worker announces about a generation (each status change and each throttled progress step): the contract's event. */
+export type { GenerationEvent } from '@chorus/contracts';
 
 export type GenerationEventListener = (event: GenerationEvent) => void;
 

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { retryWithBackoff } from '@chorus/contracts';
 
 export interface ObjectStoreConfig {
   /** Omit for AWS S3; set for MinIO, s3rver and other S3-compatible stores. */
@@ -85,22 +86,16 @@ export class ObjectStore {
    * Retries with exponential backoff on 5xx answers and connection errors.
    */
   async put(key: string, body: Buffer | Uint8Array, contentType?: string): Promise<StoredObject> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const upload = new Upload({
-          client: this.client,
-          params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
-          partSize: this.partBytes,
-          queueSize: 4,
-          leavePartsOnError: false,
-        });
-        await upload.done();
-        return { bytes: body.byteLength, contentType };
-      } catch (error) {
-        if (attempt >= this.uploadAttempts || !isRetryable(error)) throw error;
-        await sleep(this.uploadBackoffMs * 2 ** (attempt - 1));
-      }
-    }
+    const upload = () =>
+      new Upload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
+        partSize: this.partBytes,
+        queueSize: 4,
+        leavePartsOnError: false,
+      }).done();
+    await retryWithBackoff(upload, isRetryable, { attempts: this.uploadAttempts, firstDelayMs: this.uploadBackoffMs });
+    return { bytes: body.byteLength, contentType };
   }
 
   /** The object's size and type, or null when there is no such object. */
@@ -174,10 +169,6 @@ function isRetryable(error: unknown): boolean {
   if (error instanceof S3ServiceException) return (error.$metadata.httpStatusCode ?? 0) >= 500;
   const { code, name } = error as { code?: string; name?: string };
   return (code !== undefined && RETRYABLE_NETWORK_CODES.has(code)) || name === 'TimeoutError';
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** `attachment; filename="…"` for a plain ASCII file name (generation ids and extensions are). */

@@ -12,7 +12,7 @@ import { chown, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../support/farm-processes';
+import { freePort } from '@chorus/testing';
 
 const run = promisify(execFile);
 

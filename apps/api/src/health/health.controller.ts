@@ -1,8 +1,9 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheckService, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { healthAnswer } from '@chorus/health';
 import type { Response } from 'express';
-import { DependencyProbes } from './dependency-probes';
+import { ApiProbes } from './api-probes';
 import { HttpDrain } from './http-drain';
 
 /**
@@ -14,7 +15,7 @@ import { HttpDrain } from './http-drain';
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly probes: DependencyProbes,
+    private readonly probes: ApiProbes,
     private readonly drain: HttpDrain,
   ) {}
 
@@ -36,12 +37,8 @@ export class HealthController {
   /** Terminus signals "down" with a 503 exception; answer it here as terminus's JSON, not a problem document. */
   private async answer(response: Response, checks: HealthIndicatorFunction[]): Promise<HealthCheckResult> {
     response.setHeader('Cache-Control', 'no-store');
-    try {
-      return await this.health.check(checks);
-    } catch (error) {
-      if (!(error instanceof ServiceUnavailableException)) throw error;
-      response.status(503);
-      return error.getResponse() as HealthCheckResult;
-    }
+    const { status, result } = await healthAnswer(this.health, checks);
+    response.status(status);
+    return result;
   }
 }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { DependencyProbes } from './dependency-probes';
+import { ApiProbes } from './api-probes';
 import { HealthController } from './health.controller';
 import { HttpDrain } from './http-drain';
 
@@ -9,6 +9,6 @@ import { HttpDrain } from './http-drain';
   // Terminus would log every failed probe as an error; readiness flips are the probes' job to report.
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
-  providers: [DependencyProbes, HttpDrain],
+  providers: [ApiProbes, HttpDrain],
 })
 export class HealthModule {}

@@ -9,8 +9,8 @@ const SWEEP_INTERVAL_MS = 3600 * 1000;
 /** Lets any controller put `@UseInterceptors(IdempotencyInterceptor)` on a creating POST. */
 @Global()
 @Module({
-  providers: [IdempotencyKeyRepository, IdempotencyInterceptor],
-  exports: [IdempotencyKeyRepository, IdempotencyInterceptor],
+  providers: [IdempotencyInterceptor],
+  exports: [IdempotencyInterceptor],
 })
 export class IdempotencyModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private sweeper?: NodeJS.Timeout;

@@ -5,9 +5,9 @@ import {
   GenerationEventPublisher,
   GenerationEventSubscriber,
   GenerationQueue,
-  type QueueConnection,
+  queueConnectionFromConfig,
 } from '@chorus/queue';
-import { ObjectStore } from '@chorus/storage';
+import { ObjectStore, objectStoreFromConfig } from '@chorus/storage';
 import { ApiKeyResolver } from '../auth/authenticated-tenant';
 import { TenantApiKeyResolver } from '../auth/tenant-api-key.resolver';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
@@ -30,7 +30,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
   ) {}
 
   static forRoot(config: ApiConfig): DynamicModule {
-    const connection: QueueConnection = { redisUrl: config.REDIS_URL, prefix: config.BULLMQ_PREFIX };
+    const connection = queueConnectionFromConfig(config);
     return {
       module: InfrastructureModule,
       imports: [DatabaseModule.forRoot({ databaseUrl: config.DATABASE_URL })],
@@ -51,16 +51,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         { provide: GenerationEventSubscriber, useFactory: () => new GenerationEventSubscriber(connection) },
         {
           provide: ObjectStore,
-          useFactory: () =>
-            new ObjectStore({
-              endpoint: config.S3_ENDPOINT,
-              region: config.S3_REGION,
-              bucket: config.S3_BUCKET,
-              accessKeyId: config.S3_ACCESS_KEY_ID,
-              secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-              forcePathStyle: config.S3_FORCE_PATH_STYLE,
-              presignExpiresSeconds: config.AUDIO_URL_TTL_SECONDS,
-            }),
+          useFactory: () => objectStoreFromConfig(config, { presignExpiresSeconds: config.AUDIO_URL_TTL_SECONDS }),
         },
         { provide: ModelCatalog, useFactory: async () => new ModelCatalog(await loadServedModel(config.MODEL_DIR)) },
         {

@@ -1,6 +1,6 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
-import { AudioSecondsQuota, createRedis } from '@chorus/queue';
+import { AudioSecondsQuota, createRedis, queueConnectionFromConfig } from '@chorus/queue';
 import type { Redis } from 'ioredis';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
 import { RequestRateInterceptor } from './request-rate.interceptor';
@@ -16,7 +16,7 @@ const LIMITS_REDIS = Symbol('chorus:limits-redis');
     {
       provide: LIMITS_REDIS,
       inject: [API_CONFIG],
-      useFactory: (config: ApiConfig) => createRedis({ redisUrl: config.REDIS_URL, prefix: config.BULLMQ_PREFIX }),
+      useFactory: (config: ApiConfig) => createRedis(queueConnectionFromConfig(config)),
     },
     {
       provide: TenantLimitCounters,
@@ -26,7 +26,7 @@ const LIMITS_REDIS = Symbol('chorus:limits-redis');
     {
       provide: AudioSecondsQuota,
       inject: [API_CONFIG],
-      useFactory: (config: ApiConfig) => new AudioSecondsQuota({ redisUrl: config.REDIS_URL, prefix: config.BULLMQ_PREFIX }),
+      useFactory: (config: ApiConfig) => new AudioSecondsQuota(queueConnectionFromConfig(config)),
     },
     TenantLimitsService,
     { provide: APP_INTERCEPTOR, useClass: RequestRateInterceptor },

@@ -1,5 +1,5 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { createRedis, FairShare, GenerationQueue, GenerationScheduler } from '@chorus/queue';
+import { createRedis, FairShare, GenerationQueue, GenerationScheduler, queueConnectionFromConfig } from '@chorus/queue';
 import type { Redis } from 'ioredis';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
 import { ModelCatalog } from '../models/served-model';
@@ -12,7 +12,7 @@ const SCHEDULING_REDIS = Symbol('chorus:scheduling-redis');
     {
       provide: SCHEDULING_REDIS,
       inject: [API_CONFIG],
-      useFactory: (config: ApiConfig) => createRedis({ redisUrl: config.REDIS_URL, prefix: config.BULLMQ_PREFIX }),
+      useFactory: (config: ApiConfig) => createRedis(queueConnectionFromConfig(config)),
     },
     {
       provide: FairShare,

@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
-import { FarmStatsRepository } from './farm-stats.repository';
 import { StatsController } from './stats.controller';
 import { StatsService } from './stats.service';
 
 /** `GET /v1/stats` for the dashboard's Farm view. */
 @Module({
   controllers: [StatsController],
-  providers: [StatsService, FarmStatsRepository],
+  providers: [StatsService],
 })
 export class StatsModule {}

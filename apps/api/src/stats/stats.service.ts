@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FarmStats, QueueDepth, StatsTotals } from '@chorus/contracts';
+import { FarmStatsRepository, type FinishedRow } from '@chorus/db';
 import { GenerationQueue } from '@chorus/queue';
-import { FarmStatsRepository, type FinishedRow } from './farm-stats.repository';
 
 /** The chart window: the last hour, in one-minute buckets ending with the current minute. */
 export const STATS_WINDOW_SECONDS = 3600;

@@ -1,5 +1,6 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { BatchRepository } from '@chorus/db';
+import { queueConnectionFromConfig } from '@chorus/queue';
 import { OutcomeNotifier, WebhookQueue } from '@chorus/webhooks';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
 import { WebhookUrlPolicy } from './webhook-url-policy';
@@ -11,9 +12,8 @@ import { WebhookUrlPolicy } from './webhook-url-policy';
     {
       provide: WebhookQueue,
       inject: [API_CONFIG],
-      useFactory: (config: ApiConfig) => new WebhookQueue({ redisUrl: config.REDIS_URL, prefix: config.BULLMQ_PREFIX }),
+      useFactory: (config: ApiConfig) => new WebhookQueue(queueConnectionFromConfig(config)),
     },
-    BatchRepository,
     {
       provide: OutcomeNotifier,
       inject: [WebhookQueue, BatchRepository],
@@ -21,7 +21,7 @@ import { WebhookUrlPolicy } from './webhook-url-policy';
     },
     WebhookUrlPolicy,
   ],
-  exports: [OutcomeNotifier, WebhookUrlPolicy, BatchRepository],
+  exports: [OutcomeNotifier, WebhookUrlPolicy],
 })
 export class WebhooksModule implements OnApplicationShutdown {
   constructor(@Inject(WebhookQueue) private readonly queue: WebhookQueue) {}

@@ -7,7 +7,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { batchFormatOf, ChorusApiError, ChorusClient, type BatchManifestLine, type BatchResource } from '@chorus/client';
-import { ConfigError, LIMITS, parseEnv } from '@chorus/contracts';
+import { ConfigError, LIMITS, parseEnv, retryWithBackoff } from '@chorus/contracts';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
@@ -239,15 +239,8 @@ async function writeState(file: string, state: StoredState): Promise<void> {
 
 /** Waits out 429 answers (rate limits) and brief network failures; other errors are the caller's. */
 async function retrying<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await call();
-    } catch (error) {
-      const transient = (error instanceof ChorusApiError && (error.status === 429 || error.status === 503)) || error instanceof TypeError;
-      if (!transient || attempt >= 8) throw error;
-      await sleep(Math.min(30_000, 500 * 2 ** attempt), undefined, { signal });
-    }
-  }
+  const transient = (error: unknown) => (error instanceof ChorusApiError && (error.status === 429 || error.status === 503)) || error instanceof TypeError;
+  return retryWithBackoff(call, transient, { attempts: 8, firstDelayMs: 1_000, maxDelayMs: 30_000, signal });
 }
 
 async function eachLimited<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {

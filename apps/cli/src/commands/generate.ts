@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LIMITS, OUTPUT_FORMATS, SAMPLERS, type OutputFormat, type SamplerName } from '@chorus/contracts';
+import { LIMITS, ortEnvShape, OUTPUT_FORMATS, parseEnv, SAMPLERS, type OutputFormat, type SamplerName } from '@chorus/contracts';
 import {
   InvalidRequestError,
   ModelLoadError,
@@ -19,6 +19,7 @@ import {
 } from '@chorus/inference';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { z } from 'zod';
 import { checkOutPath, outputFormatFor, writeAtomically } from '../output-file';
 import { DEFAULT_MODEL_DIR, packageRoot } from '../package-root';
 import { UsageError } from '../usage-error';
@@ -105,7 +106,9 @@ async function generateUntilAborted(options: GenerateOptions, started: number, s
   const manifest = await asUsage(() => readManifest(modelDir));
   const request = toRequest(manifest, options);
 
-  const runner = await asUsage(() => ModelRunner.start({ modelDir }));
+  // The engine reads no environment: the CLI, like the worker, reads ORT_* and passes them on.
+  const ort = parseEnv(z.object(ortEnvShape));
+  const runner = await asUsage(() => ModelRunner.start({ modelDir, executionProvider: ort.ORT_EXECUTION_PROVIDER, requireGpu: ort.ORT_REQUIRE_GPU }));
   if (runner.fallbackReason) process.stderr.write(`chorus: warning: ${runner.fallbackReason}\n`);
   const bar = process.stderr.isTTY
     ? new SingleBar({ stream: process.stderr, format: '{stage} [{bar}] {value}/{total} steps | {duration_formatted}', hideCursor: true })

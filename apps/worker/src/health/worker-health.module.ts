@@ -1,5 +1,6 @@
-import { Inject, Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheckService, TerminusModule, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { Inject, Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { HealthCheckService, TerminusModule, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { healthAnswer } from '@chorus/health';
 import { WorkerMetricsModule } from '../metrics/worker-metrics.module';
 import { WorkerMetrics } from '../metrics/worker-metrics';
 import { LOGGER, type Logger } from '../logger';
@@ -40,16 +41,7 @@ export class WorkerProbeEndpoint implements OnApplicationBootstrap, OnApplicatio
   }
 
   private async check(checks: HealthIndicatorFunction[]): Promise<ProbeAnswer> {
-    let result: HealthCheckResult;
-    let status = 200;
-    try {
-      result = await this.health.check(checks);
-    } catch (error) {
-      // Terminus reports "down" as a 503 exception carrying the same JSON.
-      if (!(error instanceof ServiceUnavailableException)) throw error;
-      result = error.getResponse() as HealthCheckResult;
-      status = 503;
-    }
+    const { status, result } = await healthAnswer(this.health, checks);
     return { status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(result) };
   }
 }

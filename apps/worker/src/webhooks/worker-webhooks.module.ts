@@ -34,7 +34,6 @@ export class WorkerWebhooksModule implements OnApplicationShutdown {
       providers: [
         { provide: CONNECTION, useValue: connection },
         { provide: WebhookQueue, useFactory: () => new WebhookQueue(connection) },
-        BatchRepository,
         {
           provide: OutcomeNotifier,
           inject: [WebhookQueue, BatchRepository],

@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { ListObjectsCommand } from '@aws-sdk/client-s3';
 import { ObjectStore } from '@chorus/storage';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -69,4 +70,20 @@ export async function startTestS3(options: { bucket?: string; port?: number } = 
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Every key under the prefix, a page of up to 1,000 at a time. This uses ListObjects (v1) with a Marker,
+ * not V2: s3rver makes its V2 continuation tokens with DES, which the OpenSSL 3 in Node 20 lacks. So past
+ * 1,000 objects, V2 answers InternalError. Real S3 serves both.
+ */
+export async function listObjectKeys(s3: TestS3, prefix = 'generations/'): Promise<string[]> {
+  const keys: string[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await s3.store.client.send(new ListObjectsCommand({ Bucket: s3.bucket, Prefix: prefix, Marker: marker }));
+    keys.push(...(page.Contents ?? []).map((object) => object.Key!));
+    marker = page.IsTruncated ? keys.at(-1) : undefined;
+  } while (marker);
+  return keys;
 }

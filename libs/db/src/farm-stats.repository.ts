@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Prisma, PRISMA, type PrismaClient } from '@chorus/db';
+import { Prisma } from './generated/client';
+import type { PrismaClient } from './prisma-client';
+import { PRISMA } from './tokens';
 
 export interface WorkerRow {
   id: string;

@@ -13,22 +13,29 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
-import { ListObjectsCommand } from '@aws-sdk/client-s3';
 import { ChorusClient } from '@chorus/client';
 import { GenerationRepository, TenantRepository, type Generation } from '@chorus/db';
 import type { QueueConnection } from '@chorus/queue';
 import { createTestDatabase, type TestDatabase } from './database';
 import { createTestQueueConnection, deletePrefix } from './redis';
+import { freePort, sleep } from './polling';
 import { startTestS3, type TestS3 } from './s3';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+/** The repository: the nearest folder above this file with a package.json (from libs/ or dist/libs/). */
+export const ROOT = repositoryRoot(__dirname);
 export const API_ENTRY = path.join(ROOT, 'dist/apps/api/src/main.js');
 export const WORKER_ENTRY = path.join(ROOT, 'dist/apps/worker/src/main.js');
 export const MODEL_DIR = path.join(ROOT, 'models/chorus-tiny');
 
 const MAX_KEPT_LINES = 50_000;
+
+function repositoryRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
 
 /** One child process and everything it wrote. */
 export class FarmProcess {
@@ -127,7 +134,8 @@ export interface FarmProcesses {
   apiUrl?: string;
   startApi(env?: Record<string, string>): Promise<FarmProcess>;
   startWorker(name: string, env?: Record<string, string>): Promise<FarmProcess>;
-  createTenant(name: string): Promise<FarmTenant>;
+  /** A tenant and its key; `operator` lets the key see the Farm view's queue and workers. */
+  createTenant(name: string, options?: { operator?: boolean }): Promise<FarmTenant>;
   /** Polls Postgres until every id has one of the statuses. */
   waitForStatuses(ids: string[], statuses: Generation['status'][], timeoutMs: number): Promise<Generation[]>;
   /** Every line every process wrote. */
@@ -232,8 +240,8 @@ function assemble(
       await worker.waitForLine((line) => line.includes('"worker ready"'), 120_000, '"worker ready"');
       return worker;
     },
-    async createTenant(name) {
-      const { tenant, apiKey } = await tenants.create({ name: `${name}-${label}-${Math.random().toString(36).slice(2, 8)}` });
+    async createTenant(name, { operator = false } = {}) {
+      const { tenant, apiKey } = await tenants.create({ name: `${name}-${label}-${Math.random().toString(36).slice(2, 8)}`, operator });
       if (!farm.apiUrl) throw new Error('start the API before creating tenants that talk to it');
       return { id: tenant.id, name: tenant.name, apiKey: apiKey.key, client: new ChorusClient({ baseUrl: farm.apiUrl, apiKey: apiKey.key }) };
     },
@@ -262,52 +270,4 @@ function assemble(
     },
   };
   return farm;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `probe` until it returns a value, or throws naming what never happened. */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-  everyMs = 100,
-  context?: () => string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${context ? `\n${context()}` : ''}`);
-    await sleep(everyMs);
-  }
-}
-
-/**
- * Every key under the prefix, a page of up to 1,000 at a time. This uses ListObjects (v1) with a Marker,
- * not V2: s3rver makes its V2 continuation tokens with DES, which the OpenSSL 3 in Node 20 lacks. So past
- * 1,000 objects, V2 answers InternalError. Real S3 serves both.
- */
-export async function listObjectKeys(s3: TestS3, prefix = 'generations/'): Promise<string[]> {
-  const keys: string[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await s3.store.client.send(new ListObjectsCommand({ Bucket: s3.bucket, Prefix: prefix, Marker: marker }));
-    keys.push(...(page.Contents ?? []).map((object) => object.Key!));
-    marker = page.IsTruncated ? keys.at(-1) : undefined;
-  } while (marker);
-  return keys;
 }

@@ -1,19 +1,18 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { PRISMA, type PrismaClient } from '@chorus/db';
-import { createRedis } from '@chorus/queue';
+import type { OnApplicationShutdown } from '@nestjs/common';
+import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import type { PrismaClient } from '@chorus/db';
+import { createRedis, type QueueConnection } from '@chorus/queue';
+import type { ObjectStore } from '@chorus/storage';
 import type { Redis } from 'ioredis';
-import { ObjectStore } from '@chorus/storage';
-import { API_CONFIG, type ApiConfig } from '../config/api-config';
 
 /** A probe that has not answered by then counts as down: a hung dependency is not a ready one. */
 export const PROBE_TIMEOUT_MS = 2000;
 
 /**
- * Readiness checks of the API's outside things: Postgres answers a query, Redis answers PING,
- * the S3 bucket answers HEAD. Each is bounded by PROBE_TIMEOUT_MS.
+ * Readiness checks of the farm's outside things, the same in the API and the worker: Postgres
+ * answers a query, Redis answers PING, the S3 bucket answers HEAD. Each is bounded by
+ * PROBE_TIMEOUT_MS. An app adds its own checks (the worker's model) through `probe`.
  */
-@Injectable()
 export class DependencyProbes implements OnApplicationShutdown {
   /**
    * A connection of its own that fails commands at once while Redis is away; BullMQ's
@@ -23,14 +22,12 @@ export class DependencyProbes implements OnApplicationShutdown {
 
   constructor(
     private readonly indicators: HealthIndicatorService,
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    private readonly prisma: PrismaClient,
     private readonly objects: ObjectStore,
-    @Inject(API_CONFIG) config: ApiConfig,
+    connection: QueueConnection,
+    connectionName: string,
   ) {
-    this.redisConnection = createRedis(
-      { redisUrl: config.REDIS_URL, prefix: config.BULLMQ_PREFIX },
-      { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectionName: 'chorus-api-health' },
-    );
+    this.redisConnection = createRedis(connection, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectionName });
     // Connection errors surface as a down probe; without a listener ioredis would log each one.
     this.redisConnection.on('error', () => undefined);
   }
@@ -56,7 +53,7 @@ export class DependencyProbes implements OnApplicationShutdown {
     return this.probe('s3', () => this.objects.checkBucket());
   }
 
-  private async probe(key: string, check: () => Promise<void>): Promise<HealthIndicatorResult> {
+  protected async probe(key: string, check: () => Promise<void>, details: () => Record<string, unknown> = () => ({})): Promise<HealthIndicatorResult> {
     const indicator = this.indicators.check(key);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -64,9 +61,9 @@ export class DependencyProbes implements OnApplicationShutdown {
     });
     try {
       await Promise.race([check(), timeout]);
-      return indicator.up();
+      return indicator.up(details());
     } catch (error) {
-      return indicator.down({ message: error instanceof Error ? error.message : String(error) });
+      return indicator.down({ ...details(), message: error instanceof Error ? error.message : String(error) });
     } finally {
       clearTimeout(timer);
     }

@@ -9,8 +9,9 @@ import path from 'node:path';
 import { ConfigError, parseEnv } from '@chorus/contracts';
 import { migrate } from '@chorus/db';
 import { z } from 'zod';
-import { createApiApp } from './app';
-import { loadApiConfig } from './config/api-config';
+// The launcher composes the two apps; neither app imports it.
+import { createApiApp } from '../../api/src/app';
+import { loadApiConfig } from '../../api/src/config/api-config';
 
 const farmSchema = z.object({
   /** Where s3rver keeps its objects. */

@@ -1,0 +1,2 @@
+export * from './dependency-probes';
+export * from './health-answer';
