@@ -37,6 +37,6 @@ du -sh "$random/$name-model"
 
 step generate npx chorus generate --prompt "a slow ambient pad with soft rain" --model "$random/$name-model" \
   --seconds-total "$arg" --seed 1 --json --out "$random/$name.wav"
-head -1 "$random/$name-generate.log"
+grep '^{' "$random/$name-generate.log"
 soxi "$random/$name.wav"
 ffprobe -hide_banner -v error -show_entries stream=codec_name,sample_rate,channels,duration -of compact "$random/$name.wav"
