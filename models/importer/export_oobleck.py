@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from chorus_import.oobleck import build_oobleck, export_oobleck, fold_weight_norm, oobleck_graph_module  # noqa: E402
-from safetensors_oobleck import read_safetensors  # noqa: E402
+from chorus_import.checkpoint import read_safetensors  # noqa: E402
 
 PREFIX = "pretransform.model."
 

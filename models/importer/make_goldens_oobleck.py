@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import upstream_shims_vae  # noqa: E402
-from safetensors_oobleck import write_safetensors  # noqa: E402
+from chorus_import.checkpoint import write_safetensors  # noqa: E402
 
 FIXTURES = HERE / "fixtures"
 GOLDEN = HERE / "golden"
@@ -110,8 +110,8 @@ def make_fixture_and_goldens() -> None:
         json.dumps({"sample_rate": SAMPLE_RATE, "model": {"pretransform": pretransform_config}}, indent=2) + "\n"
     )
     write_safetensors(
-        str(FIXTURES / "oobleck-reduced.safetensors"),
         state,
+        str(FIXTURES / "oobleck-reduced.safetensors"),
         {"made_by": "models/importer/make_goldens_oobleck.py", "upstream": f"stable-audio-tools {upstream_commit()}"},
     )
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from chorus_import.checkpoint import write_safetensors
 from upstream_shims_t5 import upstream_t5
 
 HERE = Path(__file__).resolve().parent
@@ -51,19 +52,6 @@ TINY = {
     "eos_token_id": 1,
     "decoder_start_token_id": 0,
 }
-
-
-def write_safetensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
-    dtypes = {torch.float32: "F32", torch.float16: "F16"}
-    header, blobs, offset = {}, [], 0
-    for name, tensor in tensors.items():
-        blob = tensor.detach().contiguous().numpy().tobytes()
-        header[name] = {"dtype": dtypes[tensor.dtype], "shape": list(tensor.shape), "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    path.write_bytes(len(text).to_bytes(8, "little") + text + b"".join(blobs))
 
 
 def upstream_encoder(config: dict, seed: int):
@@ -104,7 +92,7 @@ def main() -> None:
     relu = upstream_encoder(TINY, seed=0)
     state = relu.state_dict()
     (tiny / "config.json").write_text(json.dumps(TINY, indent=2) + "\n")
-    write_safetensors(tiny / "model.safetensors", {k: v for k, v in state.items() if k != "encoder.embed_tokens.weight"})
+    write_safetensors({k: v for k, v in state.items() if k != "encoder.embed_tokens.weight"}, str(tiny / "model.safetensors"))
 
     gated_config = {**TINY, "feed_forward_proj": "gated-gelu", "d_ff": 96}
     gated_dir = FIXTURES / "t5-tiny-gated"

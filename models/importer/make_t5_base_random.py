@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from chorus_import.t5 import T5Config, T5Encoder
-from make_goldens_t5 import write_safetensors
+from chorus_import.checkpoint import write_safetensors
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,7 +37,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     state = {k: v for k, v in model.state_dict().items() if k != "encoder.embed_tokens.weight"}
-    write_safetensors(out / "model.safetensors", state)
+    write_safetensors(state, str(out / "model.safetensors"))
     shutil.copyfile(HERE / "fixtures" / "t5-tiny" / "tokenizer.json", out / "tokenizer.json")
     print(f"wrote {out}: {sum(v.numel() for v in state.values())} parameters")
 

@@ -1,5 +1,8 @@
 """Checkpoint reading: safetensors read directly (no safetensors package) and Lightning `.ckpt` files.
 
+The project's one safetensors reader and writer: the importer's checkpoint, the T5 folder (t5.py), the Oobleck tools
+(export_oobleck.py) and the fixture/golden scripts all use it.
+
 safetensors layout: 8-byte little-endian header length N, N bytes of JSON
 ({name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}), then the raw little-endian tensors,
 offsets relative to the end of the header.
@@ -13,10 +16,10 @@ import struct
 import numpy as np
 import torch
 
-# safetensors dtype name -> torch dtype (the ones stable-audio-tools checkpoints use)
-DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+# safetensors dtype name -> torch dtype (the ones stable-audio-tools and Hugging Face T5 checkpoints use)
+DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64}
 NAMES = {dtype: name for name, dtype in DTYPES.items()}
-NUMPY_VIEW = {torch.float32: np.float32, torch.float16: np.float16, torch.bfloat16: np.int16}
+NUMPY_VIEW = {torch.float32: np.float32, torch.float16: np.float16, torch.bfloat16: np.int16, torch.float64: np.float64}
 
 
 class CheckpointError(ValueError):
@@ -69,7 +72,7 @@ def read_safetensors(path, device="cpu"):
 
 
 def write_safetensors(tensors, path, metadata=None):
-    """Write tensors (F32/F16/BF16) as safetensors, in name order, one tensor at a time (used for fixtures)."""
+    """Write tensors (F32/F16/BF16/F64) as safetensors, in name order, one tensor at a time (fixtures, random models)."""
     names = sorted(tensors)
     header = {}
     offset = 0

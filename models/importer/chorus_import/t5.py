@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from chorus_import import checkpoint
+
 # HF's T5 configs name the feed-forward as `feed_forward_proj`; these are the ones transformers 4.19 (our reference)
 # implements: "relu" (t5-base) and "gated-gelu" (T5 v1.1, flan-t5; GELU in its tanh form, HF's "gelu_new").
 FEED_FORWARDS = ("relu", "gated-gelu")
@@ -23,12 +25,6 @@ PRECISIONS = ("fp32", "fp16")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 # Checkpoint tensors an encoder does not use; HF's T5EncoderModel drops them on load too.
 UNUSED_PREFIXES = ("decoder.", "lm_head.")
-
-_SAFETENSORS_DTYPES = {
-    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool,
-}
-
 
 class T5FolderError(ValueError):
     """A T5 folder we cannot use; the message is one line naming what to provide."""
@@ -228,35 +224,12 @@ def _float32(t: torch.Tensor) -> torch.Tensor:
 
 
 def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    """safetensors: 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, raw data.
-
-    The file is read once into one buffer; the tensors are views of it (no second copy of t5-base's 440 MB).
-    """
-    data = bytearray(path.stat().st_size)
-    with path.open("rb") as f:
-        f.readinto(data)
-    if len(data) < 8:
-        raise T5FolderError(f"{path}: not a safetensors file (shorter than its 8-byte header length)")
-    header_len = int.from_bytes(data[:8], "little")
+    """The file's tensors through the importer's one safetensors reader (memory-mapped; checkpoint.py), its refusals
+    as T5FolderError."""
     try:
-        header = json.loads(bytes(data[8 : 8 + header_len]))
-    except ValueError as error:
-        raise T5FolderError(f"{path}: not a safetensors file (header is not JSON: {error})") from None
-    base = 8 + header_len
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = _SAFETENSORS_DTYPES.get(info.get("dtype"))
-        if dtype is None:
-            raise T5FolderError(f"{path}: tensor {name} has dtype {info.get('dtype')}; supported: {', '.join(_SAFETENSORS_DTYPES)}")
-        start, end = info["data_offsets"]
-        count = (end - start) // torch.tensor([], dtype=dtype).element_size()
-        if base + end > len(data) or count != math.prod(info["shape"]):
-            raise T5FolderError(f"{path}: tensor {name} does not fit the file (truncated or a bad header)")
-        flat = torch.frombuffer(data, dtype=dtype, count=count, offset=base + start) if count else torch.empty(0, dtype=dtype)
-        tensors[name] = flat.reshape(info["shape"])
-    return tensors
+        return checkpoint.read_safetensors(str(path))
+    except checkpoint.CheckpointError as error:
+        raise T5FolderError(str(error)) from None
 
 
 def _read_weights(folder: Path) -> dict[str, torch.Tensor]:
