@@ -33,7 +33,7 @@ async function until<T>(probe: () => Promise<T[]>, timeoutMs = 15_000): Promise<
 }
 
 async function queuedGeneration(webhookUrl: string | null, batchId: string | null = null): Promise<Generation> {
-  const { generation } = await new GenerationRepository(db.prisma).createQueued({
+  const generation = await new GenerationRepository(db.prisma).createQueued({
     tenantId: tenant.id,
     batchId,
     prompt: 'a bell in a cathedral',

@@ -13,7 +13,7 @@ export interface NewBatch {
   tenantId: string;
   webhookUrl?: string | null;
   /** Every row, already valid and with defaults resolved; ids chosen by the caller. */
-  items: (Omit<NewGeneration, 'tenantId' | 'batchId' | 'idempotencyKey'> & { id: string })[];
+  items: (Omit<NewGeneration, 'tenantId' | 'batchId'> & { id: string })[];
 }
 
 /** Rows written per INSERT, so no statement carries 10,000 rows' parameters at once. */

@@ -17,7 +17,6 @@ export function isTerminal(status: GenerationStatus): boolean {
 export interface NewGeneration {
   tenantId: string;
   batchId?: string | null;
-  idempotencyKey?: string | null;
   prompt: string;
   negativePrompt?: string | null;
   secondsStart: number;
@@ -86,26 +85,17 @@ const DEFAULT_PAGE_SIZE = 50;
 export class GenerationRepository {
   constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
 
-  /**
-   * Inserts a queued generation. With an idempotency key already used by this tenant it returns the
-   * existing generation and `created: false` instead.
-   */
-  async createQueued(input: NewGeneration): Promise<{ generation: Generation; created: boolean }> {
+  /** Inserts a queued generation (a repeated request is the Idempotency-Key interceptor's to answer). */
+  async createQueued(input: NewGeneration): Promise<Generation> {
     // One raw statement: every submit runs it, and Prisma's create costs it twice the CPU (bench/PROFILE.md).
     const rows = await this.prisma.$queryRaw<Record<string, unknown>[]>`
-      INSERT INTO "generations" ("tenant_id", "batch_id", "idempotency_key", "prompt", "negative_prompt", "seconds_start",
+      INSERT INTO "generations" ("tenant_id", "batch_id", "prompt", "negative_prompt", "seconds_start",
         "seconds_total", "steps", "cfg_scale", "sampler", "seed", "output_format", "webhook_url", "priority")
-      VALUES (${input.tenantId}::uuid, ${input.batchId ?? null}::uuid, ${input.idempotencyKey ?? null}, ${input.prompt},
+      VALUES (${input.tenantId}::uuid, ${input.batchId ?? null}::uuid, ${input.prompt},
         ${input.negativePrompt ?? null}, ${input.secondsStart}, ${input.secondsTotal}, ${input.steps}, ${input.cfgScale},
         ${input.sampler}, ${BigInt(input.seed)}, ${input.outputFormat}, ${input.webhookUrl ?? null}, ${input.priority})
-      ON CONFLICT ("tenant_id", "idempotency_key") DO NOTHING
       RETURNING *`;
-    if (rows.length === 1) return { generation: toGeneration(fromColumns(rows[0])), created: true };
-    // Only a used idempotency key conflicts (NULLs never do).
-    const existing = await this.prisma.generation.findUniqueOrThrow({
-      where: { tenantId_idempotencyKey: { tenantId: input.tenantId, idempotencyKey: input.idempotencyKey! } },
-    });
-    return { generation: toGeneration(existing), created: false };
+    return toGeneration(fromColumns(rows[0]));
   }
 
   /** Any tenant's generation: for workers and the reconciler, never for API answers. */

@@ -75,7 +75,7 @@ export class RerunController {
       // The tenant's default may have become less urgent since; a request may not be more urgent than it.
       priority: changes.priority ?? Math.max(original.priority, tenant.defaultPriority),
     };
-    const { generation } = await this.generations.create(tenant, body, undefined);
+    const generation = await this.generations.create(tenant, body);
     response.location(`/v1/generations/${generation.id}`);
     return generation;
   }
