@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OUTPUT_FORMATS, SAMPLERS } from '@chorus/contracts';
 import {
   GenerationRepository,
   hashApiKey,
@@ -64,6 +65,18 @@ describe('GenerationRepository', () => {
     const generation = await generations.createQueued(request(tenant.id, { seed: 0xffff_ffff }));
     expect(generation).toMatchObject({ status: 'queued', progress: 0, attempts: 0, seed: 0xffff_ffff });
     expect((await generations.findById(generation.id))?.seed).toBe(0xffff_ffff);
+  });
+
+  it('stores every sampler and output format the API accepts, read back by its wire name through raw SQL and Prisma alike', async () => {
+    const { tenant } = await new TenantRepository(db.prisma).create({ name: 'vocabulary' });
+    const generations = new GenerationRepository(db.prisma);
+    for (const [i, sampler] of SAMPLERS.entries()) {
+      const outputFormat = OUTPUT_FORMATS[i % OUTPUT_FORMATS.length];
+      const generation = await generations.createQueued(request(tenant.id, { sampler, outputFormat }));
+      expect(generation).toMatchObject({ sampler, outputFormat });
+      expect(await generations.findById(generation.id)).toMatchObject({ sampler, outputFormat });
+    }
+    await expect(db.prisma.$executeRaw`UPDATE "generations" SET "sampler" = 'ddim'`).rejects.toThrow(/invalid input value for enum sampler/);
   });
 
   it('answers a new generation exactly as reading it back does', async () => {

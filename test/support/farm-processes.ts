@@ -17,7 +17,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { ListObjectsCommand } from '@aws-sdk/client-s3';
 import { ChorusClient } from '@chorus/client';
-import { GenerationRepository, TenantRepository, type Generation } from '@chorus/db';
+import { GenerationRepository, TenantRepository, toGeneration, type Generation } from '@chorus/db';
 import type { QueueConnection } from '@chorus/queue';
 import { createTestDatabase, type TestDatabase } from './database';
 import { createTestQueueConnection, deletePrefix } from './redis';
@@ -242,7 +242,7 @@ function assemble(
       for (;;) {
         const rows = await prisma.generation.findMany({ where: { id: { in: ids } } }).catch(() => undefined);
         if (rows && rows.length === ids.length && rows.every((row) => statuses.includes(row.status))) {
-          return rows.map((row) => ({ ...row, seed: Number(row.seed) }));
+          return rows.map(toGeneration);
         }
         if (Date.now() > deadline) {
           const counts: Record<string, number> = {};
