@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OUTPUT_FORMATS, SAMPLERS } from '@chorus/contracts';
 import {
   GenerationRepository,
   hashApiKey,
@@ -61,27 +62,30 @@ describe('GenerationRepository', () => {
   it('stores a request queued, with a seed up to 2^32 - 1 read back as a number', async () => {
     const { tenant } = await new TenantRepository(db.prisma).create({ name: 'seeds' });
     const generations = new GenerationRepository(db.prisma);
-    const { generation, created } = await generations.createQueued(request(tenant.id, { seed: 0xffff_ffff }));
-    expect(created).toBe(true);
+    const generation = await generations.createQueued(request(tenant.id, { seed: 0xffff_ffff }));
     expect(generation).toMatchObject({ status: 'queued', progress: 0, attempts: 0, seed: 0xffff_ffff });
     expect((await generations.findById(generation.id))?.seed).toBe(0xffff_ffff);
+  });
+
+  it('stores every sampler and output format the API accepts, read back by its wire name through raw SQL and Prisma alike', async () => {
+    const { tenant } = await new TenantRepository(db.prisma).create({ name: 'vocabulary' });
+    const generations = new GenerationRepository(db.prisma);
+    for (const [i, sampler] of SAMPLERS.entries()) {
+      const outputFormat = OUTPUT_FORMATS[i % OUTPUT_FORMATS.length];
+      const generation = await generations.createQueued(request(tenant.id, { sampler, outputFormat }));
+      expect(generation).toMatchObject({ sampler, outputFormat });
+      expect(await generations.findById(generation.id)).toMatchObject({ sampler, outputFormat });
+    }
+    await expect(db.prisma.$executeRaw`UPDATE "generations" SET "sampler" = 'ddim'`).rejects.toThrow(/invalid input value for enum sampler/);
   });
 
   it('answers a new generation exactly as reading it back does', async () => {
     const { tenant } = await new TenantRepository(db.prisma).create({ name: 'read-back' });
     const generations = new GenerationRepository(db.prisma);
-    const { generation } = await generations.createQueued(
-      request(tenant.id, { negativePrompt: 'hiss', webhookUrl: 'https://example.com/hook', idempotencyKey: 'read-back' }),
+    const generation = await generations.createQueued(
+      request(tenant.id, { negativePrompt: 'hiss', webhookUrl: 'https://example.com/hook' }),
     );
     expect(generation).toEqual(await generations.findById(generation.id));
-  });
-
-  it('returns the existing generation for a reused idempotency key', async () => {
-    const { tenant } = await new TenantRepository(db.prisma).create({ name: 'idem' });
-    const generations = new GenerationRepository(db.prisma);
-    const first = await generations.createQueued(request(tenant.id, { idempotencyKey: 'k1' }));
-    const second = await generations.createQueued(request(tenant.id, { idempotencyKey: 'k1', prompt: 'other' }));
-    expect(second).toEqual({ generation: first.generation, created: false });
   });
 
   it("answers null for another tenant's generation and for ids that are not uuids", async () => {
@@ -89,7 +93,7 @@ describe('GenerationRepository', () => {
     const owner = (await tenants.create({ name: 'owner' })).tenant;
     const stranger = (await tenants.create({ name: 'stranger' })).tenant;
     const generations = new GenerationRepository(db.prisma);
-    const { generation } = await generations.createQueued(request(owner.id));
+    const generation = await generations.createQueued(request(owner.id));
     expect(await generations.findForTenant(stranger.id, generation.id)).toBeNull();
     expect(await generations.findForTenant(owner.id, 'nope')).toBeNull();
     expect((await generations.findForTenant(owner.id, generation.id))?.id).toBe(generation.id);
@@ -100,7 +104,7 @@ describe('GenerationRepository', () => {
     const generations = new GenerationRepository(db.prisma);
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
-      ids.push((await generations.createQueued(request(tenant.id, { prompt: i % 2 ? `kick drum ${i}` : `pad ${i}` }))).generation.id);
+      ids.push((await generations.createQueued(request(tenant.id, { prompt: i % 2 ? `kick drum ${i}` : `pad ${i}` }))).id);
     }
     await generations.markCanceled(ids[0]);
 
@@ -123,7 +127,7 @@ describe('GenerationRepository', () => {
   it('walks queued → running → succeeded, recording the worker, attempts and timings', async () => {
     const { tenant } = await new TenantRepository(db.prisma).create({ name: 'lifecycle' });
     const generations = new GenerationRepository(db.prisma);
-    const { generation } = await generations.createQueued(request(tenant.id));
+    const generation = await generations.createQueued(request(tenant.id));
 
     const running = await generations.markRunning(generation.id, { workerId: 'w1', modelName: 'chorus-tiny', modelVersion: '0.1.0' });
     expect(running).toMatchObject({ status: 'running', attempts: 1, workerId: 'w1', modelName: 'chorus-tiny' });
@@ -154,7 +158,7 @@ describe('GenerationRepository', () => {
   it('keeps a retried generation queued with its error, and fails it on the last attempt', async () => {
     const { tenant } = await new TenantRepository(db.prisma).create({ name: 'retries' });
     const generations = new GenerationRepository(db.prisma);
-    const { generation } = await generations.createQueued(request(tenant.id));
+    const generation = await generations.createQueued(request(tenant.id));
     await generations.markRunning(generation.id, { workerId: 'w1', modelName: 'm', modelVersion: 'v' });
     expect(await generations.markRetrying(generation.id, 'boom 1')).toMatchObject({ status: 'queued', error: 'boom 1', attempts: 1 });
     await generations.markRunning(generation.id, { workerId: 'w2', modelName: 'm', modelVersion: 'v' });
@@ -164,7 +168,7 @@ describe('GenerationRepository', () => {
   it('records a cancel request, which stops a worker from starting the generation', async () => {
     const { tenant } = await new TenantRepository(db.prisma).create({ name: 'cancels' });
     const generations = new GenerationRepository(db.prisma);
-    const { generation } = await generations.createQueued(request(tenant.id));
+    const generation = await generations.createQueued(request(tenant.id));
     const requested = await generations.requestCancel(tenant.id, generation.id);
     expect(requested?.cancelRequestedAt).toBeInstanceOf(Date);
     expect(await generations.markRunning(generation.id, { workerId: 'w1', modelName: 'm', modelVersion: 'v' })).toBeNull();
@@ -174,9 +178,9 @@ describe('GenerationRepository', () => {
   it('finds rows queued for longer than a given age, for the reconciler', async () => {
     const { tenant } = await new TenantRepository(db.prisma).create({ name: 'reconcile' });
     const generations = new GenerationRepository(db.prisma);
-    const old = (await generations.createQueued(request(tenant.id))).generation;
+    const old = await generations.createQueued(request(tenant.id));
     await db.prisma.$executeRaw`UPDATE generations SET queued_at = now() - interval '1 minute' WHERE id = ${old.id}::uuid`;
-    const fresh = (await generations.createQueued(request(tenant.id))).generation;
+    const fresh = await generations.createQueued(request(tenant.id));
     const found = (await generations.findQueuedOlderThan(30_000)).map((g) => g.id);
     expect(found).toContain(old.id);
     expect(found).not.toContain(fresh.id);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChorusClient } from '@chorus/client';
-import { TenantRepository, type Generation } from '@chorus/db';
+import { TenantRepository, toGeneration, type Generation } from '@chorus/db';
 import { GenerationQueue } from '@chorus/queue';
 import { createWorkerApp } from '../../apps/worker/src/app';
 import { loadWorkerConfig } from '../../apps/worker/src/worker-config';
@@ -32,7 +32,7 @@ async function waitFor(id: string, timeoutMs = 120_000): Promise<Generation> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const row = await api.db.prisma.generation.findUniqueOrThrow({ where: { id } });
-    if (['succeeded', 'failed', 'canceled'].includes(row.status)) return { ...row, seed: Number(row.seed) };
+    if (['succeeded', 'failed', 'canceled'].includes(row.status)) return toGeneration(row);
     if (Date.now() > deadline) throw new Error(`generation ${id} still ${row.status}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

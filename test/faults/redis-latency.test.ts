@@ -36,7 +36,7 @@ describe('slow network to Redis', () => {
     const tenant = await farm.tenants.create({ name: 'latency-tenant' });
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
-      const { generation } = await farm.generations.createQueued({
+      const generation = await farm.generations.createQueued({
         tenantId: tenant.tenant.id,
         prompt: `vinyl crackle ${i}`,
         secondsStart: 0,

@@ -38,7 +38,7 @@ describe('S3 unavailable during uploads', () => {
     await proxy.setMode('503');
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const { generation } = await farm.generations.createQueued({
+      const generation = await farm.generations.createQueued({
         tenantId: tenant.tenant.id,
         prompt: `tape hiss ${i}`,
         secondsStart: 0,

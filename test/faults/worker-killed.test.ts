@@ -30,7 +30,7 @@ afterAll(async () => {
 describe('a worker killed mid-sampling', () => {
   it('loses nothing: the other worker finishes the job, once', async () => {
     const tenant = await farm.tenants.create({ name: 'kill-tenant' });
-    const { generation } = await farm.generations.createQueued({
+    const generation = await farm.generations.createQueued({
       tenantId: tenant.tenant.id,
       prompt: 'a kick drum loop',
       secondsStart: 0,

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchRepository, GenerationRepository, TenantRepository, WebhookDeliveryRepository, type Generation, type Tenant } from '@chorus/db';
+import { BatchRepository, GenerationRepository, TenantRepository, toGeneration, WebhookDeliveryRepository, type Generation, type Tenant } from '@chorus/db';
 import { OutcomeNotifier, resolveWithDns, WebhookQueue, type HostResolver } from '@chorus/webhooks';
 import { WebhookConsumer } from '../../apps/worker/src/webhooks/webhook-consumer';
 import { useTestDatabase } from '../support/database';
@@ -33,7 +33,7 @@ async function until<T>(probe: () => Promise<T[]>, timeoutMs = 15_000): Promise<
 }
 
 async function queuedGeneration(webhookUrl: string | null, batchId: string | null = null): Promise<Generation> {
-  const { generation } = await new GenerationRepository(db.prisma).createQueued({
+  const generation = await new GenerationRepository(db.prisma).createQueued({
     tenantId: tenant.id,
     batchId,
     prompt: 'a bell in a cathedral',
@@ -55,7 +55,7 @@ async function finish(generation: Generation, status: 'succeeded' | 'failed' | '
     where: { id: generation.id },
     data: { status, finishedAt: new Date(), outputKey: status === 'succeeded' ? `generations/${tenant.id}/${generation.id}.wav` : null, outputBytes: 1000 },
   });
-  return { ...row, seed: Number(row.seed) };
+  return toGeneration(row);
 }
 
 async function finishedGeneration(webhookUrl: string | null, status: 'succeeded' | 'failed' | 'canceled' = 'succeeded'): Promise<Generation> {

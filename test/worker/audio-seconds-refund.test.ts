@@ -34,7 +34,7 @@ function used(): Promise<number> {
 describe('audio seconds a worker gives back', () => {
   it('for a generation that failed for good', async () => {
     const before = await used();
-    const generation = await submitCharged({ sampler: 'no-such-sampler', secondsTotal: 2 });
+    const generation = await submitCharged({ sampler: 'pingpong', secondsTotal: 2 });
 
     expect((await farm.waitForStatus(generation.id, ['failed', 'succeeded'])).status).toBe('failed');
     await expect.poll(used).toBe(before);

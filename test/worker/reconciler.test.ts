@@ -67,7 +67,7 @@ async function queuedRow(ageSeconds: number, overrides: Partial<NewGeneration> =
     priority: 5,
     ...overrides,
   };
-  const { generation } = await generations.createQueued(request);
+  const generation = await generations.createQueued(request);
   await db.prisma.$executeRaw`UPDATE generations SET queued_at = now() - make_interval(secs => ${ageSeconds}) WHERE id = ${generation.id}::uuid`;
   return generation.id;
 }

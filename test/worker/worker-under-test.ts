@@ -105,7 +105,7 @@ export async function startWorkerFarm(label: string): Promise<WorkerFarm> {
       return worker;
     },
     async submit(overrides = {}, options = {}) {
-      const { generation } = await generations.createQueued({
+      const generation = await generations.createQueued({
         tenantId: tenant.id,
         prompt: 'a sine tone at 440 hz',
         secondsStart: 0,

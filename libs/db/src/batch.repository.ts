@@ -13,7 +13,7 @@ export interface NewBatch {
   tenantId: string;
   webhookUrl?: string | null;
   /** Every row, already valid and with defaults resolved; ids chosen by the caller. */
-  items: (Omit<NewGeneration, 'tenantId' | 'batchId' | 'idempotencyKey'> & { id: string })[];
+  items: (Omit<NewGeneration, 'tenantId' | 'batchId'> & { id: string })[];
 }
 
 /** Rows written per INSERT, so no statement carries 10,000 rows' parameters at once. */
@@ -48,7 +48,7 @@ export class BatchRepository {
                 ${column((item) => item.id)}::uuid[], ${column((_, i) => start + i + 1)}::int[], ${column((item) => item.prompt)}::text[],
                 ${column((item) => item.negativePrompt ?? null)}::text[], ${column((item) => item.secondsStart)}::float8[],
                 ${column((item) => item.secondsTotal)}::float8[], ${column((item) => item.steps)}::int[], ${column((item) => item.cfgScale)}::float8[],
-                ${column((item) => item.sampler)}::text[], ${column((item) => String(item.seed))}::int8[], ${column((item) => item.outputFormat)}::text[],
+                ${column((item) => item.sampler)}::"sampler"[], ${column((item) => String(item.seed))}::int8[], ${column((item) => item.outputFormat)}::"output_format"[],
                 ${column((item) => item.webhookUrl ?? null)}::text[], ${column((item) => item.priority)}::int[]
               ) AS r(id, batch_index, prompt, negative_prompt, seconds_start, seconds_total, steps, cfg_scale, sampler, seed, output_format, webhook_url, priority)`;
           await new Promise((resolve) => setImmediate(resolve));

@@ -1,11 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { GenerationStatus } from '@chorus/contracts';
-import type { Generation as GenerationRow, Prisma } from './generated/client';
+import type { GenerationStatus, OutputFormat, SamplerName } from '@chorus/contracts';
+import type { Generation as GenerationRow, Prisma, Sampler } from './generated/client';
 import type { PrismaClient } from './prisma-client';
 import { PRISMA } from './tokens';
 
-/** A generation row; `seed` is a plain number (0 ≤ seed < 2³², stored as int8). */
-export type Generation = Omit<GenerationRow, 'seed'> & { seed: number };
+/**
+ * A generation row; `seed` is a plain number (0 ≤ seed < 2³², stored as int8) and `sampler` the
+ * wire name, which is also what the `sampler` enum stores (Prisma's client names `dpmpp-2m` `dpmpp_2m`).
+ */
+export type Generation = Omit<GenerationRow, 'seed' | 'sampler'> & { seed: number; sampler: SamplerName };
+
+/** Prisma's name of each `sampler` enum value → the value itself, which is the wire name. */
+export const SAMPLER_NAMES: Readonly<Record<Sampler, SamplerName>> = {
+  euler: 'euler',
+  dpmpp_2m: 'dpmpp-2m',
+  dpmpp_3m_sde: 'dpmpp-3m-sde',
+  pingpong: 'pingpong',
+};
 
 // "Is this status terminal" is defined once, in the contract; repositories' callers ask it here too.
 export { TERMINAL_STATUSES, isTerminalStatus as isTerminal } from '@chorus/contracts';
@@ -14,16 +25,15 @@ export { TERMINAL_STATUSES, isTerminalStatus as isTerminal } from '@chorus/contr
 export interface NewGeneration {
   tenantId: string;
   batchId?: string | null;
-  idempotencyKey?: string | null;
   prompt: string;
   negativePrompt?: string | null;
   secondsStart: number;
   secondsTotal: number;
   steps: number;
   cfgScale: number;
-  sampler: string;
+  sampler: SamplerName;
   seed: number;
-  outputFormat: string;
+  outputFormat: OutputFormat;
   webhookUrl?: string | null;
   priority: number;
 }
@@ -83,26 +93,17 @@ const DEFAULT_PAGE_SIZE = 50;
 export class GenerationRepository {
   constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
 
-  /**
-   * Inserts a queued generation. With an idempotency key already used by this tenant it returns the
-   * existing generation and `created: false` instead.
-   */
-  async createQueued(input: NewGeneration): Promise<{ generation: Generation; created: boolean }> {
+  /** Inserts a queued generation (a repeated request is the Idempotency-Key interceptor's to answer). */
+  async createQueued(input: NewGeneration): Promise<Generation> {
     // One raw statement: every submit runs it, and Prisma's create costs it twice the CPU (bench/PROFILE.md).
     const rows = await this.prisma.$queryRaw<Record<string, unknown>[]>`
-      INSERT INTO "generations" ("tenant_id", "batch_id", "idempotency_key", "prompt", "negative_prompt", "seconds_start",
+      INSERT INTO "generations" ("tenant_id", "batch_id", "prompt", "negative_prompt", "seconds_start",
         "seconds_total", "steps", "cfg_scale", "sampler", "seed", "output_format", "webhook_url", "priority")
-      VALUES (${input.tenantId}::uuid, ${input.batchId ?? null}::uuid, ${input.idempotencyKey ?? null}, ${input.prompt},
+      VALUES (${input.tenantId}::uuid, ${input.batchId ?? null}::uuid, ${input.prompt},
         ${input.negativePrompt ?? null}, ${input.secondsStart}, ${input.secondsTotal}, ${input.steps}, ${input.cfgScale},
-        ${input.sampler}, ${BigInt(input.seed)}, ${input.outputFormat}, ${input.webhookUrl ?? null}, ${input.priority})
-      ON CONFLICT ("tenant_id", "idempotency_key") DO NOTHING
+        ${input.sampler}::"sampler", ${BigInt(input.seed)}, ${input.outputFormat}::"output_format", ${input.webhookUrl ?? null}, ${input.priority})
       RETURNING *`;
-    if (rows.length === 1) return { generation: toGeneration(fromColumns(rows[0])), created: true };
-    // Only a used idempotency key conflicts (NULLs never do).
-    const existing = await this.prisma.generation.findUniqueOrThrow({
-      where: { tenantId_idempotencyKey: { tenantId: input.tenantId, idempotencyKey: input.idempotencyKey! } },
-    });
-    return { generation: toGeneration(existing), created: false };
+    return fromColumns(rows[0]);
   }
 
   /** Any tenant's generation: for workers and the reconciler, never for API answers. */
@@ -163,7 +164,7 @@ export class GenerationRepository {
              "queue_ms" = GREATEST(0, round(extract(epoch FROM (now() - "queued_at")) * 1000))::int
        WHERE "id" = ${id}::uuid AND "status" IN ('queued', 'running') AND "cancel_requested_at" IS NULL
       RETURNING *`;
-    return rows.length === 1 ? toGeneration(fromColumns(rows[0])) : null;
+    return rows.length === 1 ? fromColumns(rows[0]) : null;
   }
 
   /** Sampler progress, 0..1; ignored unless the generation is running. */
@@ -185,7 +186,7 @@ export class GenerationRepository {
              "encode_ms" = ${Math.round(output.encodeMs)}, "upload_ms" = ${Math.round(output.uploadMs)}
        WHERE "id" = ${id}::uuid AND "status" = 'running'
       RETURNING *`;
-    return rows.length === 1 ? toGeneration(fromColumns(rows[0])) : null;
+    return rows.length === 1 ? fromColumns(rows[0]) : null;
   }
 
   /** An attempt failed and another will follow: back to queued, keeping the error for the record. */
@@ -267,13 +268,16 @@ export class GenerationRepository {
 }
 
 export function toGeneration(row: GenerationRow): Generation {
-  return { ...row, seed: Number(row.seed) };
+  return { ...row, seed: Number(row.seed), sampler: SAMPLER_NAMES[row.sampler] };
 }
 
 const fieldNames = new Map<string, string>();
 
-/** A `generations` row from raw SQL (snake_case columns) with Prisma's field names; every column maps by case alone. */
-function fromColumns(row: Record<string, unknown>): GenerationRow {
+/**
+ * A `generations` row from raw SQL (snake_case columns) with Prisma's field names; every column maps
+ * by case alone, and raw SQL reads enums as the stored (wire) names.
+ */
+function fromColumns(row: Record<string, unknown>): Generation {
   const fields: Record<string, unknown> = {};
   for (const column in row) {
     let field = fieldNames.get(column);
@@ -283,7 +287,8 @@ function fromColumns(row: Record<string, unknown>): GenerationRow {
     }
     fields[field] = row[column];
   }
-  return fields as GenerationRow;
+  fields.seed = Number(fields.seed);
+  return fields as Generation;
 }
 
 function encodeCursor(generation: Generation): string {

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ChorusClient } from '@chorus/client';
-import { GenerationRepository, TenantRepository, type Generation } from '@chorus/db';
+import { GenerationRepository, TenantRepository, toGeneration, type Generation } from '@chorus/db';
 import type { QueueConnection } from '@chorus/queue';
 import { createTestDatabase, type TestDatabase } from './database';
 import { createTestQueueConnection, deletePrefix } from './redis';
@@ -250,7 +250,7 @@ function assemble(
       for (;;) {
         const rows = await prisma.generation.findMany({ where: { id: { in: ids } } }).catch(() => undefined);
         if (rows && rows.length === ids.length && rows.every((row) => statuses.includes(row.status))) {
-          return rows.map((row) => ({ ...row, seed: Number(row.seed) }));
+          return rows.map(toGeneration);
         }
         if (Date.now() > deadline) {
           const counts: Record<string, number> = {};

@@ -4,7 +4,7 @@ import type { NewGeneration } from '@chorus/db';
 import type { AuthenticatedTenant } from '../auth/authenticated-tenant';
 import type { ServedModel } from '../models/served-model';
 
-export type ResolvedGeneration = Omit<NewGeneration, 'tenantId' | 'batchId' | 'idempotencyKey'>;
+export type ResolvedGeneration = Omit<NewGeneration, 'tenantId' | 'batchId'>;
 
 /** A valid request with every default filled in from the model and the tenant, the seed included. */
 export function resolveGeneration(request: GenerationRequestBody, model: ServedModel, tenant: AuthenticatedTenant): ResolvedGeneration {

@@ -7,7 +7,6 @@ const queued: Generation = {
   tenantId: 'a1c7c1e2-2d7a-4a4b-9d1e-1f2a3b4c5d6e',
   batchId: null,
   batchIndex: null,
-  idempotencyKey: null,
   prompt: 'a pad',
   negativePrompt: null,
   secondsStart: 0,

@@ -1,4 +1,4 @@
-import type { GenerationResource, GenerationStatus, OutputFormat, SamplerName } from '@chorus/contracts';
+import type { GenerationResource } from '@chorus/contracts';
 import type { Generation } from '@chorus/db';
 
 /**
@@ -14,17 +14,17 @@ export function toGenerationResource(
   const succeeded = row.status === 'succeeded' && row.outputKey !== null && audioUrls !== undefined;
   return {
     id: row.id,
-    status: row.status as GenerationStatus,
+    status: row.status,
     progress: row.progress,
-    seed: Number(row.seed),
+    seed: row.seed,
     prompt: row.prompt,
     negative_prompt: row.negativePrompt,
     seconds_start: row.secondsStart,
     seconds_total: row.secondsTotal,
     steps: row.steps,
     cfg_scale: row.cfgScale,
-    sampler: row.sampler as SamplerName,
-    output_format: row.outputFormat as OutputFormat,
+    sampler: row.sampler,
+    output_format: row.outputFormat,
     priority: row.priority,
     webhook_url: row.webhookUrl,
     batch_id: row.batchId,
@@ -39,7 +39,7 @@ export function toGenerationResource(
       ? {
           url: audioUrls.url,
           download_url: audioUrls.downloadUrl,
-          format: row.outputFormat as OutputFormat,
+          format: row.outputFormat,
           bytes: row.outputBytes ?? 0,
           seconds: row.outputSeconds ?? row.secondsTotal,
           sample_rate: row.sampleRate ?? 0,

@@ -57,11 +57,9 @@ export class GenerationsController {
     if (request.is(['application/json', 'application/*+json']) === false) {
       throw new ProblemException('unsupported_media_type', 415, `send the body as application/json, not ${request.headers['content-type'] ?? 'without a Content-Type'}`);
     }
-    // Idempotency-Key is the interceptor's: it replays a repeated request before it gets here, and
-    // forgets the key after 24 hours, so the key is not written to the row (whose unique index would not).
-    const { generation, created } = await this.generations.create(tenant, body, undefined);
+    // A repeated Idempotency-Key is answered by the interceptor before it gets here.
+    const generation = await this.generations.create(tenant, body);
     response.location(`/v1/generations/${generation.id}`);
-    if (!created) response.status(200);
     return generation;
   }
 

@@ -51,11 +51,7 @@ export class GenerationsService {
    * and only then queues the job: Postgres is the record, and the reconciler re-queues a row
    * whose job never reached Redis.
    */
-  async create(
-    tenant: AuthenticatedTenant,
-    body: unknown,
-    idempotencyKey: string | undefined,
-  ): Promise<{ generation: GenerationResource; created: boolean }> {
+  async create(tenant: AuthenticatedTenant, body: unknown): Promise<GenerationResource> {
     const request = parseOrThrow(this.requestSchema, body);
     const problems = [priorityError(request.priority, tenant)];
     const webhookRefusal = request.webhook_url ? await this.webhookUrls.refusal(request.webhook_url) : null;
@@ -64,19 +60,13 @@ export class GenerationsService {
     const resolved = resolveGeneration(request, this.catalog.model, tenant);
     const admission = await this.limits.admit(tenant, { openGenerations: 1, audioSeconds: resolved.secondsTotal });
     let generation: Generation;
-    let created: boolean;
     try {
-      ({ generation, created } = await this.repository.createQueued({ ...resolved, tenantId: tenant.id, idempotencyKey: idempotencyKey ?? null }));
+      generation = await this.repository.createQueued({ ...resolved, tenantId: tenant.id });
     } catch (error) {
       await admission.cancel();
       throw error;
     }
     const log = { generation_id: generation.id, tenant_id: tenant.id };
-    if (!created) {
-      await admission.cancel();
-      this.logger.info(log, 'idempotent retry: returning the existing generation');
-      return { generation: await this.view(generation), created };
-    }
     await admission.bind([generation]);
     try {
       // Fair share across tenants; the request's own level only orders it within its tenant.
@@ -86,7 +76,7 @@ export class GenerationsService {
       // The row stands; the reconciler queues it once Redis answers again.
       this.logger.error({ ...log, err: error }, 'queueing the job failed; the reconciler will retry');
     }
-    return { generation: await this.view(generation), created };
+    return this.view(generation);
   }
 
   async get(tenant: AuthenticatedTenant, id: string): Promise<GenerationResource> {

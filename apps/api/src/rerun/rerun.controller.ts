@@ -68,14 +68,14 @@ export class RerunController {
       seconds_total: original.secondsTotal,
       steps: original.steps,
       cfg_scale: original.cfgScale,
-      sampler: original.sampler as GenerationRequestBody['sampler'],
+      sampler: original.sampler,
       seed: original.seed,
-      output_format: changes.output_format ?? (original.outputFormat as GenerationRequestBody['output_format']),
+      output_format: changes.output_format ?? original.outputFormat,
       ...(changes.webhook_url !== undefined ? { webhook_url: changes.webhook_url } : original.webhookUrl !== null ? { webhook_url: original.webhookUrl } : {}),
       // The tenant's default may have become less urgent since; a request may not be more urgent than it.
       priority: changes.priority ?? Math.max(original.priority, tenant.defaultPriority),
     };
-    const { generation } = await this.generations.create(tenant, body, undefined);
+    const generation = await this.generations.create(tenant, body);
     response.location(`/v1/generations/${generation.id}`);
     return generation;
   }

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
-import type { OutputFormat, SamplerName } from '@chorus/contracts';
 import { type Generation, GenerationRepository, isDatabaseUnavailable } from '@chorus/db';
 import { AUDIO_MIME_TYPES, encodeAudio, type GeneratedAudio, InvalidRequestError, ModelRunner, validateGenerationRequest } from '@chorus/inference';
 import { AudioSecondsQuota, GENERATION_ATTEMPTS, type GenerationEvent, GenerationEventPublisher, type GenerationJobData } from '@chorus/queue';
@@ -104,7 +103,7 @@ export class GenerationProcessor {
       throwIfAborted(signal);
 
       const encodeStarted = performance.now();
-      const format = running.outputFormat as OutputFormat;
+      const format = running.outputFormat;
       const body = await encodeAudio(audio, format);
       const encodeMs = performance.now() - encodeStarted;
       throwIfAborted(signal);
@@ -247,7 +246,7 @@ function toModelRequest(row: Generation) {
     secondsTotal: row.secondsTotal,
     steps: row.steps,
     cfgScale: row.cfgScale,
-    sampler: row.sampler as SamplerName,
+    sampler: row.sampler,
     seed: row.seed,
   };
 }
