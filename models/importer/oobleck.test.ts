@@ -62,24 +62,33 @@ async function pythonError(args: string[]): Promise<string> {
   throw new Error('expected the export to be refused');
 }
 
-describe('Oobleck VAE graphs against upstream stable-audio-tools (reduced fixture)', () => {
-  let dir: string;
-  let encoder: ort.InferenceSession;
-  let decoder: ort.InferenceSession;
-
+/**
+ * Exports the fixture's encoder and decoder (`--frames N` or `dynamic`) into a scratch folder before the
+ * suite's tests and opens them; releases and removes them after. Hooks registered in the calling describe.
+ */
+function exportedGraphs(frames: string): { encoder: ort.InferenceSession; decoder: ort.InferenceSession } {
+  const graphs = {} as { encoder: ort.InferenceSession; decoder: ort.InferenceSession };
+  let dir: string | undefined;
   beforeAll(async () => {
     mkdirSync(path.join(IMPORTER, '.build'), { recursive: true });
     dir = mkdtempSync(path.join(IMPORTER, '.build', 'oobleck-test-'));
-    await python(['export', '--config', FIXTURE_CONFIG, '--checkpoint', FIXTURE_CHECKPOINT, '--part', 'both', '--frames', String(golden.frames), '--out', dir]);
-    encoder = await ort.InferenceSession.create(path.join(dir, 'vae_encoder.onnx'));
-    decoder = await ort.InferenceSession.create(path.join(dir, 'vae_decoder.onnx'));
+    await python(['export', '--config', FIXTURE_CONFIG, '--checkpoint', FIXTURE_CHECKPOINT, '--part', 'both', '--frames', frames, '--out', dir]);
+    graphs.encoder = await ort.InferenceSession.create(path.join(dir, 'vae_encoder.onnx'));
+    graphs.decoder = await ort.InferenceSession.create(path.join(dir, 'vae_decoder.onnx'));
   }, 300_000);
-
   afterAll(async () => {
-    await encoder?.release();
-    await decoder?.release();
+    await graphs.encoder?.release();
+    await graphs.decoder?.release();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
+  return graphs;
+}
+
+describe('Oobleck VAE graphs against upstream stable-audio-tools (reduced fixture)', () => {
+  const graphs = exportedGraphs(String(golden.frames));
+  let encoder: ort.InferenceSession;
+  let decoder: ort.InferenceSession;
+  beforeAll(() => ({ encoder, decoder } = graphs));
 
   it('the encoder outputs upstream posterior mean divided by the pretransform scale', async () => {
     const { latent } = await encoder.run({ audio: tensor(npy(golden.encoder.input)) });
@@ -111,21 +120,10 @@ describe('Oobleck VAE graphs against upstream stable-audio-tools (reduced fixtur
 });
 
 describe('Oobleck VAE graphs with a dynamic length (--frames dynamic)', () => {
-  let dir: string;
+  const graphs = exportedGraphs('dynamic');
   let encoder: ort.InferenceSession;
   let decoder: ort.InferenceSession;
-  beforeAll(async () => {
-    mkdirSync(path.join(IMPORTER, '.build'), { recursive: true });
-    dir = mkdtempSync(path.join(IMPORTER, '.build', 'oobleck-dynamic-'));
-    await python(['export', '--config', FIXTURE_CONFIG, '--checkpoint', FIXTURE_CHECKPOINT, '--part', 'both', '--frames', 'dynamic', '--out', dir]);
-    encoder = await ort.InferenceSession.create(path.join(dir, 'vae_encoder.onnx'));
-    decoder = await ort.InferenceSession.create(path.join(dir, 'vae_decoder.onnx'));
-  }, 300_000);
-  afterAll(async () => {
-    await encoder?.release();
-    await decoder?.release();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  beforeAll(() => ({ encoder, decoder } = graphs));
 
   it('graphs traced at 4 frames declare a free length and reproduce upstream at the goldens 8 frames', async () => {
     expect(encoder.inputMetadata[0]).toMatchObject({ name: 'audio', shape: ['batch', 2, 'samples'] });
